@@ -1,0 +1,1 @@
+namespace Mammoth.Log; internal static class Placeholder { }

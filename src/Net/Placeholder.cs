@@ -1,0 +1,1 @@
+namespace Mammoth.Net; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace Mammoth.Nodes; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace Mammoth.Log.Tests; public class Smoke { [Xunit.Fact] public void Ok() { } }
