@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Mammoth.Log.Records;
+
+namespace Mammoth.Log.Storage;
+
+public sealed partial class TxLog
+{
+    // Appender state: touched only by the single appender thread (and Dispose).
+    private Segment? _active;
+    private byte[] _buffer;
+    private int _bufferLength;
+    private long _bufferFileOffset;      // where _buffer[0] goes in _active
+    private long _nextRecno;
+    private RecordHeader _lastHeader;
+
+    /// <summary>
+    /// Appends one record (header + payload, as <see cref="RecordBuilder"/> or the wire delivers it), stamps
+    /// the next recno into the stored copy and returns it. The record is durable once
+    /// <see cref="WaitForDurableAsync"/> for that recno completes; it is written when
+    /// <see cref="TxLogOptions.FlushBytes"/> are pending or on <see cref="Flush"/>.
+    /// </summary>
+    /// <remarks>Single appender: not thread-safe against itself. Checks the header (magic, version, CRC,
+    /// length) but not the payload CRC, which the master computed and slaves verify.</remarks>
+    public long Append(ReadOnlySpan<byte> record)
+    {
+        if (record.Length < RecordHeader.Size)
+            ThrowBadRecord("shorter than a record header");
+        RecordHeader h = RecordHeader.Read(record);
+        if (h.Magic != RecordHeader.MagicValue || h.Version != RecordHeader.CurrentVersion || h.PayloadLength != record.Length - RecordHeader.Size)
+            ThrowBadRecord("bad magic, version or length");
+        ThrowIfUnusable();
+
+        int length = record.Length;
+        Segment seg = _active is not null && _bufferFileOffset + _bufferLength + length <= _active.Capacity
+            ? _active
+            : Roll(length);
+        if (_bufferLength + length > _buffer.Length - RecordHeader.Size)
+        {
+            WriteBuffer();
+            if (length > _buffer.Length - RecordHeader.Size)
+                return AppendDirect(seg, record, h);
+        }
+
+        long recno = _nextRecno;
+        Span<byte> dest = _buffer.AsSpan(_bufferLength, length);
+        record.CopyTo(dest);
+        RecordHeader.StampRecno(dest, recno);
+        seg.Index.MaybeAdd(recno, _bufferFileOffset + _bufferLength, _options.IndexIntervalBytes);
+        _bufferLength += length;
+        Commit(seg, recno, h);
+        if (_bufferLength >= _options.FlushBytes)
+            WriteBuffer();
+        return recno;
+    }
+
+    /// <summary>Writes what is buffered and wakes the flusher. Cheap when nothing is pending.</summary>
+    public void Flush()
+    {
+        ThrowIfUnusable();
+        WriteBuffer();
+    }
+
+    /// <summary>Flushes and waits until everything appended so far is durable.</summary>
+    public ValueTask FlushAsync(CancellationToken ct = default)
+    {
+        Flush();
+        return WaitForDurableAsync(_nextRecno - 1, ct);
+    }
+
+    private void Commit(Segment seg, long recno, RecordHeader h)
+    {
+        seg.LastRecno = recno;
+        h.Recno = recno;
+        _lastHeader = h;
+        Volatile.Write(ref _nextRecno, recno + 1);
+    }
+
+    /// <summary>A record larger than the buffer goes to the file at once, from the caller's memory.</summary>
+    private long AppendDirect(Segment seg, ReadOnlySpan<byte> record, RecordHeader h)
+    {
+        Debug.Assert(_bufferLength == 0);
+        long recno = _nextRecno;
+        Span<byte> head = stackalloc byte[RecordHeader.Size];
+        record[..RecordHeader.Size].CopyTo(head);
+        RecordHeader.StampRecno(head, recno);
+        long offset = _bufferFileOffset;
+        seg.Index.MaybeAdd(recno, offset, _options.IndexIntervalBytes);
+        RandomAccess.Write(seg.Handle, head, offset);
+        RandomAccess.Write(seg.Handle, record[RecordHeader.Size..], offset + RecordHeader.Size);
+        _bufferFileOffset += record.Length;
+        Commit(seg, recno, h);
+        Published(seg);
+        return recno;
+    }
+
+    private void WriteBuffer()
+    {
+        if (_bufferLength == 0)
+            return;
+        Segment seg = _active!;
+        RandomAccess.Write(seg.Handle, _buffer.AsSpan(0, _bufferLength), _bufferFileOffset);
+        _bufferFileOffset += _bufferLength;
+        _bufferLength = 0;
+        Published(seg);
+    }
+
+    /// <summary>Bytes up to <see cref="_bufferFileOffset"/> are in the file: hand them to the flusher.</summary>
+    private void Published(Segment seg)
+    {
+        seg.DataEnd = _bufferFileOffset;
+        lock (_syncLock)
+        {
+            if (!_unsynced.Contains(seg) && seg.TryAcquire())
+                _unsynced.Add(seg);
+            _writtenRecno = _nextRecno - 1;
+        }
+        _flushSignal.Release();
+    }
+
+    /// <summary>Seals the active segment and starts the next one, sized for a record of <paramref name="recordLength"/>.</summary>
+    private Segment Roll(int recordLength)
+    {
+        if (_active is not null)
+        {
+            WriteBuffer();
+            _active.Seal();
+        }
+        string dir = System.IO.Path.GetFullPath(_options.Path);
+        long baseRecno = _nextRecno;
+        long needed = SegmentHeader.Size + (long)recordLength;
+        string final = System.IO.Path.Combine(dir, Segment.FileNameFor(baseRecno));
+        string? spare = needed <= _options.SegmentSize ? WaitSpare() : null;
+        if (spare is null)
+        {
+            long capacity = Math.Max(_options.SegmentSize, AlignUp(needed, 4096));
+            if (capacity > int.MaxValue)
+                throw new TxLogException($"a record of {recordLength} bytes is larger than the largest segment (2 GiB).");
+            spare = CreateSpareFile(System.IO.Path.Combine(dir, "big-" + SpareFileName), capacity, _options.Preallocation);
+        }
+        File.Move(spare, final);
+        Segment seg = Segment.Open(final, baseRecno, writable: true);
+        lock (_syncLock)
+            _dirDirty = true; // the rename must reach the disk before any record in the new segment counts as durable
+        lock (_segmentsLock)
+            _segments = [.. _segments, seg];
+        _active = seg;
+        _bufferFileOffset = 0;
+        new SegmentHeader { BaseRecno = baseRecno, Capacity = seg.Capacity, CreatedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }
+            .Write(_buffer.AsSpan(0, SegmentHeader.Size));
+        _bufferLength = SegmentHeader.Size;
+        if (_spare is null)
+            StartSpare();
+        return seg;
+    }
+
+    private static long AlignUp(long v, long a) => (v + a - 1) / a * a;
+
+    // ---- spare segment, prepared in the background so a roll is a rename ---------------------------
+
+    private Task<string>? _spare;
+
+    private void StartSpare()
+    {
+        string path = System.IO.Path.Combine(System.IO.Path.GetFullPath(_options.Path), SpareFileName);
+        long size = _options.SegmentSize;
+        SegmentPreallocation mode = _options.Preallocation;
+        _spare = Task.Run(() => CreateSpareFile(path, size, mode));
+    }
+
+    private string? WaitSpare()
+    {
+        Task<string>? t = _spare;
+        _spare = null;
+        if (t is null)
+            return null;
+        try
+        {
+            return t.GetAwaiter().GetResult(); // appender thread; only waits when rolls outrun preparation
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new TxLogException($"cannot prepare the next txlog segment in \"{_options.Path}\": {ex.Message}", ex);
+        }
+    }
+
+    private static string CreateSpareFile(string path, long size, SegmentPreallocation mode)
+    {
+        using var h = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        switch (mode)
+        {
+            case SegmentPreallocation.ZeroFill:
+                var zeros = new byte[1 << 20];
+                for (long o = 0; o < size; o += zeros.Length)
+                    RandomAccess.Write(h, zeros.AsSpan(0, (int)Math.Min(zeros.Length, size - o)), o);
+                break;
+            case SegmentPreallocation.Fallocate:
+                Posix.Allocate(h, size);
+                break;
+            default:
+                RandomAccess.SetLength(h, size);
+                break;
+        }
+        RandomAccess.FlushToDisk(h);
+        return path;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadRecord(string why) => throw new ArgumentException($"not a valid record: {why}");
+
+    private void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_options.ReadOnly)
+            throw new InvalidOperationException("the txlog was opened read-only");
+        if (_failure is not null)
+            throw new TxLogException($"txlog \"{Path}\" cannot take records after a failed write or sync: {_failure.Message}; restart the MCP.", _failure);
+    }
+}
