@@ -94,11 +94,22 @@ public sealed partial class TxLog
         return recno;
     }
 
+    /// <summary>
+    /// Fault injection for crash tests (never set in production): given the length of the next buffer
+    /// write, returns how many bytes to write before the process kills itself with SIGKILL, or -1.
+    /// </summary>
+    internal Func<int, int>? TearWrite { get; set; }
+
     private void WriteBuffer()
     {
         if (_bufferLength == 0)
             return;
         Segment seg = _active!;
+        if (TearWrite?.Invoke(_bufferLength) is int tear and >= 0)
+        {
+            RandomAccess.Write(seg.Handle, _buffer.AsSpan(0, Math.Min(tear, _bufferLength)), _bufferFileOffset);
+            System.Diagnostics.Process.GetCurrentProcess().Kill();
+        }
         RandomAccess.Write(seg.Handle, _buffer.AsSpan(0, _bufferLength), _bufferFileOffset);
         _bufferFileOffset += _bufferLength;
         _bufferLength = 0;

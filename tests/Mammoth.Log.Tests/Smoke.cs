@@ -1,1 +1,0 @@
-namespace Mammoth.Log.Tests; public class Smoke { [Xunit.Fact] public void Ok() { } }
