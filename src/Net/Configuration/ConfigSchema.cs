@@ -82,8 +82,8 @@ internal sealed class ConfigSchema
         {
             if (!values.ContainsKey(definition.Name))
             {
-                values[definition.Name] = definition.DefaultText is { } text2
-                    ? Convert(definition, text2, null, fileName)
+                values[definition.Name] = definition.DefaultText is { } defaultText
+                    ? Convert(definition, defaultText, null, fileName)
                     : new ConfigValue(definition, null, null, null);
             }
             var value = values[definition.Name];

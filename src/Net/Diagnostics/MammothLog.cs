@@ -116,7 +116,9 @@ public sealed class MammothLog : IDisposable
         }
         catch (Exception ex)
         {
-            Write(PgLogLevel.Error, $"could not reopen log file \"{Path}\": {(ex is IOException && ex.InnerException is not null ? IoErrors.Describe(ex.InnerException) : ex.Message)}; still writing to the file opened before");
+            // OpenFile wraps the cause in a sentence of its own; the cause alone fits this line.
+            var reason = IoErrors.Describe(ex.InnerException ?? ex);
+            Write(PgLogLevel.Error, $"could not reopen log file \"{Path}\": {reason}; still writing to the file opened before");
             return false;
         }
         TextWriter? old;
