@@ -1,1 +1,0 @@
-namespace Mammoth.Net; internal static class Placeholder { }
