@@ -137,7 +137,7 @@ public sealed class RecordBuilder : IBufferWriter<byte>, IDisposable
     /// Writes the header (payload CRC and header CRC included) and returns the whole record: valid until
     /// the next <see cref="Begin"/>.
     /// </summary>
-    public ReadOnlySpan<byte> Finish(uint epoch = 0, ulong commitLsn = 0, uint xid = 0, long commitTime = 0, long recno = 0)
+    public ReadOnlySpan<byte> Finish(uint epoch = 0, ulong commitLsn = 0, uint xid = 0, long commitTime = 0, long recno = 0, uint seq = 0)
     {
         Debug.Assert(_sectionStart < 0, "a section is still open");
         RecordHeader h = RecordHeader.Create(_kind, _flags);
@@ -148,6 +148,7 @@ public sealed class RecordBuilder : IBufferWriter<byte>, IDisposable
         h.CommitLsn = commitLsn;
         h.Xid = xid;
         h.CommitTime = commitTime;
+        h.Seq = seq;
         h.Seal();
         h.Write(_buffer);
         return _buffer.AsSpan(0, _length);

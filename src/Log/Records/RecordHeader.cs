@@ -20,10 +20,12 @@ namespace Mammoth.Log.Records;
 ///  +-------------------------------+-------------------------------+
 ///  32                              40              44      48      52      56
 ///  +-------------------------------+-------+-------+-------+-------+
-///  | commit_time i64 (µs, PG epoch)| epoch | xid   | rsvd2 | hcrc  |
+///  | commit_time i64 (µs, PG epoch)| epoch | xid   | seq   | hcrc  |
 ///  +-------------------------------+-------+-------+-------+-------+
 /// </code>
-/// <c>hcrc</c> is the CRC-32C of bytes 0..52. The payload CRC is computed once, by whoever builds the
+/// <c>seq</c> numbers the records of one master transaction (0, 1, 2…: its RELATION record, then its
+/// data parts), so that (epoch, commit_lsn, seq) identifies a record the master sent and the MCP can drop
+/// re-sent duplicates. <c>hcrc</c> is the CRC-32C of bytes 0..52. The payload CRC is computed once, by whoever builds the
 /// record (the master agent); the MCP stamps <c>recno</c> and recomputes only the header CRC.
 /// </remarks>
 [StructLayout(LayoutKind.Explicit, Size = Size)]
@@ -47,7 +49,7 @@ public struct RecordHeader
     [FieldOffset(32)] private long _commitTime;
     [FieldOffset(40)] private uint _epoch;
     [FieldOffset(44)] private uint _xid;
-    [FieldOffset(48)] private uint _reserved2;
+    [FieldOffset(48)] private uint _seq;
     [FieldOffset(52)] private uint _headerCrc;
 
     public ushort Magic { readonly get => Be(_magic); set => _magic = Be(value); }
@@ -64,6 +66,8 @@ public struct RecordHeader
     /// <summary>Master generation, raised by every promotion.</summary>
     public uint Epoch { readonly get => Be(_epoch); set => _epoch = Be(value); }
     public uint Xid { readonly get => Be(_xid); set => _xid = Be(value); }
+    /// <summary>Position of this record among the records of its master transaction.</summary>
+    public uint Seq { readonly get => Be(_seq); set => _seq = Be(value); }
     public uint HeaderCrc { readonly get => Be(_headerCrc); set => _headerCrc = Be(value); }
 
     /// <summary>Header plus payload.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Mammoth.Log.Records;
@@ -24,30 +25,82 @@ public sealed partial class TxLog
     /// length) but not the payload CRC, which the master computed and slaves verify.</remarks>
     public long Append(ReadOnlySpan<byte> record)
     {
-        if (record.Length < RecordHeader.Size)
+        RecordHeader h = CheckRecord(record.Length, record);
+        if (record.Length > MaxBuffered)
+        {
+            Segment big = SegmentFor(record.Length);
+            WriteBuffer();
+            return AppendDirect(big, record, h);
+        }
+        Span<byte> dest = Reserve(record.Length, out Segment seg);
+        record.CopyTo(dest);
+        return Complete(seg, dest, h);
+    }
+
+    /// <summary>
+    /// Appends a record that arrived in pieces (a pipe's buffer segments), copying the pieces straight into
+    /// the write buffer. Same contract as <see cref="Append(ReadOnlySpan{byte})"/>.
+    /// </summary>
+    public long Append(in ReadOnlySequence<byte> record)
+    {
+        if (record.IsSingleSegment)
+            return Append(record.FirstSpan);
+        int length = checked((int)record.Length);
+        Span<byte> head = stackalloc byte[RecordHeader.Size];
+        if (length >= RecordHeader.Size)
+            record.Slice(0, RecordHeader.Size).CopyTo(head);
+        RecordHeader h = CheckRecord(length, head);
+        if (length > MaxBuffered)
+        {
+            // Larger than the write buffer: rare; flatten and take the direct path.
+            byte[] flat = ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                record.CopyTo(flat);
+                return Append(flat.AsSpan(0, length));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(flat);
+            }
+        }
+        Span<byte> dest = Reserve(length, out Segment seg);
+        record.CopyTo(dest);
+        return Complete(seg, dest, h);
+    }
+
+    private int MaxBuffered => _buffer.Length - RecordHeader.Size;
+
+    private RecordHeader CheckRecord(int length, ReadOnlySpan<byte> header)
+    {
+        if (length < RecordHeader.Size)
             ThrowBadRecord("shorter than a record header");
-        RecordHeader h = RecordHeader.Read(record);
-        if (h.Magic != RecordHeader.MagicValue || h.Version != RecordHeader.CurrentVersion || h.PayloadLength != record.Length - RecordHeader.Size)
+        RecordHeader h = RecordHeader.Read(header);
+        if (h.Magic != RecordHeader.MagicValue || h.Version != RecordHeader.CurrentVersion || h.PayloadLength != length - RecordHeader.Size)
             ThrowBadRecord("bad magic, version or length");
         ThrowIfUnusable();
+        return h;
+    }
 
-        int length = record.Length;
-        Segment seg = _active is not null && _bufferFileOffset + _bufferLength + length <= _active.Capacity
-            ? _active
-            : Roll(length);
-        if (_bufferLength + length > _buffer.Length - RecordHeader.Size)
-        {
+    private Segment SegmentFor(int length) =>
+        _active is not null && _bufferFileOffset + _bufferLength + length <= _active.Capacity ? _active : Roll(length);
+
+    /// <summary>Room for a record of <paramref name="length"/> bytes in the write buffer, in the segment it will land in.</summary>
+    private Span<byte> Reserve(int length, out Segment seg)
+    {
+        seg = SegmentFor(length);
+        if (_bufferLength + length > MaxBuffered)
             WriteBuffer();
-            if (length > _buffer.Length - RecordHeader.Size)
-                return AppendDirect(seg, record, h);
-        }
+        return _buffer.AsSpan(_bufferLength, length);
+    }
 
+    /// <summary>The record is in the buffer at <paramref name="dest"/>: number it and account for it.</summary>
+    private long Complete(Segment seg, Span<byte> dest, RecordHeader h)
+    {
         long recno = _nextRecno;
-        Span<byte> dest = _buffer.AsSpan(_bufferLength, length);
-        record.CopyTo(dest);
         RecordHeader.StampRecno(dest, recno);
         seg.Index.MaybeAdd(recno, _bufferFileOffset + _bufferLength, _options.IndexIntervalBytes);
-        _bufferLength += length;
+        _bufferLength += dest.Length;
         Commit(seg, recno, h);
         if (_bufferLength >= _options.FlushBytes)
             WriteBuffer();

@@ -159,6 +159,56 @@ public class TxLogTests
     }
 
     [Fact]
+    public async Task A_record_in_pieces_is_appended_as_one()
+    {
+        using var dir = new TempDir();
+        using var b = new RecordBuilder();
+        using var log = TxLog.Open(Options(dir.Path, flushBytes: 4096));
+        for (long n = 1; n <= 60; n++)
+        {
+            byte[] rec = Make(b, n).ToArray();
+            // Split into pieces of 1..97 bytes, as a pipe's segments would be.
+            var pieces = new List<byte[]>();
+            for (int o = 0; o < rec.Length;)
+            {
+                int len = Math.Min(rec.Length - o, 1 + (int)((n * 31 + o) % 97));
+                pieces.Add(rec[o..(o + len)]);
+                o += len;
+            }
+            Assert.Equal(n, log.Append(Sequence(pieces)));
+        }
+        await log.FlushAsync();
+        ReadAll(log, 1, 60);
+    }
+
+    internal static System.Buffers.ReadOnlySequence<byte> Sequence(IReadOnlyList<byte[]> pieces)
+    {
+        if (pieces.Count == 1)
+            return new System.Buffers.ReadOnlySequence<byte>(pieces[0]);
+        var first = new Piece(pieces[0], 0);
+        Piece last = first;
+        for (int i = 1; i < pieces.Count; i++)
+            last = last.Append(pieces[i]);
+        return new System.Buffers.ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+    }
+
+    private sealed class Piece : System.Buffers.ReadOnlySequenceSegment<byte>
+    {
+        public Piece(byte[] data, long runningIndex)
+        {
+            Memory = data;
+            RunningIndex = runningIndex;
+        }
+
+        public Piece Append(byte[] data)
+        {
+            var next = new Piece(data, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
+
+    [Fact]
     public void Appends_allocate_nothing_per_record()
     {
         using var dir = new TempDir();
