@@ -50,6 +50,8 @@ public sealed class PromotionRecord
 public sealed class McpState
 {
     public int FormatVersion { get; set; } = 1;
+    /// <summary>Identity of this queue: a slave that synced from another queue (a replaced txlog) needs a dump.</summary>
+    public Guid McpId { get; set; } = Guid.NewGuid();
     /// <summary>Master generation; raised by every promotion. Records of older epochs are refused.</summary>
     public uint Epoch { get; set; } = 1;
     /// <summary>PostgreSQL system identifier of the master of this epoch (0: not yet seen).</summary>

@@ -4,13 +4,15 @@ namespace Mammoth.Log.Storage;
 
 /// <summary>
 /// A cursor over durable records, from a given recno on. Zero-copy: records are views of the mapped
-/// segment (see <see cref="LogRecord"/> for how long they stay valid). One reader per consumer; a reader
+/// segment; they stay valid until <see cref="ReleaseRetired"/> (for segments the reader has moved past)
+/// or <see cref="Dispose"/>. One reader per consumer; a reader
 /// is not thread-safe, many readers run concurrently with each other and with the appender.
 /// </summary>
 public sealed class TxLogReader : IDisposable
 {
     private readonly TxLog _log;
     private Segment? _segment;   // leased while positioned in it
+    private readonly List<Segment> _retired = [];   // left behind, still leased until ReleaseRetired
     private long _offset;
     private long _next;
 
@@ -124,11 +126,29 @@ public sealed class TxLogReader : IDisposable
         return ReadStatus.Ok;
     }
 
+    /// <summary>
+    /// Leaves the current segment. Its lease is kept (bytes handed out from it stay valid) until
+    /// <see cref="ReleaseRetired"/> or <see cref="Dispose"/>: a sender can batch records across a
+    /// segment boundary and release the old segment once the batch is sent.
+    /// </summary>
     private void Leave()
     {
-        _segment?.Release();
+        if (_segment is not null)
+            _retired.Add(_segment);
         _segment = null;
     }
 
-    public void Dispose() => Leave();
+    /// <summary>Releases the segments this reader has moved past; bytes from them must no longer be used.</summary>
+    public void ReleaseRetired()
+    {
+        foreach (Segment s in _retired)
+            s.Release();
+        _retired.Clear();
+    }
+
+    public void Dispose()
+    {
+        Leave();
+        ReleaseRetired();
+    }
 }
