@@ -96,3 +96,42 @@ public sealed partial class TxLog
         return new TxLogReader(this, fromRecno);
     }
 }
+
+public sealed partial class TxLog
+{
+    /// <summary>Bytes of records from <paramref name="recno"/> to the end of the log (0 when past the end).</summary>
+    public long BytesFrom(long recno)
+    {
+        if (recno > LastRecno)
+            return 0;
+        recno = Math.Max(recno, FirstRecno);
+        long total = 0;
+        bool found = false;
+        foreach (Segment s in Volatile.Read(ref _segments))
+        {
+            if (found)
+            {
+                total += s.DataBytes;
+                continue;
+            }
+            if (s.LastRecno < recno)
+                continue;
+            found = true;
+            using TxLogReader r = OpenReader(recno);
+            long offset = r.TryRead(out LogRecord rec) == ReadStatus.Ok ? rec.Offset : SegmentHeader.Size;
+            total += s.DataEnd - offset;
+        }
+        return total;
+    }
+
+    /// <summary>The header of record <paramref name="recno"/>, if the log holds it.</summary>
+    public bool TryReadHeader(long recno, out Records.RecordHeader header)
+    {
+        header = default;
+        using TxLogReader r = OpenReader(recno);
+        if (r.TryRead(out LogRecord rec) != ReadStatus.Ok)
+            return false;
+        header = rec.Header;
+        return true;
+    }
+}

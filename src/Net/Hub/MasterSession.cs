@@ -44,14 +44,15 @@ internal sealed class MasterSession : Session
     {
         foreach ((short slave, string reason) in Server.PendingDumps())
             await SendDumpRequestAsync(slave, reason).ConfigureAwait(false);
-        Task notifier = NotifyDurableLoopAsync(ct);
+        using var notifierStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task notifier = NotifyDurableLoopAsync(notifierStop.Token);
         try
         {
             await ReceiveLoopAsync(ct).ConfigureAwait(false);
         }
         finally
         {
-            _pendingSignal.Release();
+            await notifierStop.CancelAsync().ConfigureAwait(false);
             await notifier.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }

@@ -291,8 +291,14 @@ public sealed partial class McpServer : IAsyncDisposable
                 throw new ProtocolException(ErrorCode.AddressRefused, $"slave {hello.SlaveNo} connection from {who} refused: mcp_slave_addresses allows it only from {allowed}");
         }
 
-        static bool Same(IPAddress a, IPAddress b) =>
-            (a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a).Equals(b) || (IPAddress.IsLoopback(a) && IPAddress.IsLoopback(b));
+        // 127.0.0.1 and ::1 name the same host; other loopback addresses (127.0.0.2…) are distinct.
+        static bool Same(IPAddress a, IPAddress b)
+        {
+            a = a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
+            return a.Equals(b) || (IsLocalHost(a) && IsLocalHost(b));
+        }
+
+        static bool IsLocalHost(IPAddress x) => x.Equals(IPAddress.Loopback) || x.Equals(IPAddress.IPv6Loopback);
     }
 
     /// <summary>Role checks and registration; refusals are <see cref="ProtocolException"/>s with one sentence.</summary>
@@ -413,7 +419,7 @@ public sealed partial class McpServer : IAsyncDisposable
     /// <summary>Stops accepting, closes every session, flushes the txlog and saves the state.</summary>
     public async Task StopAsync()
     {
-        if (_stop.IsCancellationRequested)
+        if (_stop.IsCancellationRequested || _listener is null)
             return;
         _log.Write(PgLogLevel.Log, "mcp_server shutting down");
         _stop.Cancel();

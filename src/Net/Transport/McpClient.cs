@@ -23,6 +23,8 @@ public sealed class McpClientOptions
     public string? SslCaFile { get; init; }
     public int MaxFramePayload { get; init; } = 64 * 1024 * 1024;
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Local address to connect from (tests of mcp_slave_addresses use 127.0.0.x).</summary>
+    public System.Net.IPAddress? LocalAddress { get; init; }
 }
 
 /// <summary>The MCP refused us with an ERROR frame; the message is the MCP's sentence.</summary>
@@ -47,6 +49,8 @@ public static class McpClient
         FrameConnection? conn = null;
         try
         {
+            if (o.LocalAddress is not null)
+                socket.Bind(new IPEndPoint(o.LocalAddress, 0));
             await socket.ConnectAsync(o.Host, o.Port, cts.Token).ConfigureAwait(false);
             conn = new FrameConnection(socket, o.MaxFramePayload);
             var w = new ArrayBufferWriter<byte>(256);
