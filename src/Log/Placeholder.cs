@@ -1,1 +1,0 @@
-namespace Mammoth.Log; internal static class Placeholder { }
