@@ -32,7 +32,7 @@ public sealed partial class LocalCluster
                 if (cluster.IsRunning)
                 {
                     ToolRunner.Run(Path.Combine(cluster.BinDirectory, "pg_ctl"),
-                        ["-D", cluster.DataDirectory, "-w", "-t", "20", "stop", "-m", "immediate"],
+                        ["-D", cluster.DataDirectory, "-s", "-w", "-t", "20", "stop", "-m", "immediate"],
                         cluster.Directory, TimeSpan.FromSeconds(30));
                 }
                 cluster.RemoveStaleLockFiles();
@@ -106,7 +106,7 @@ public sealed partial class LocalCluster
                 string data = Path.Combine(directory, "data");
                 if (File.Exists(Path.Combine(data, "postmaster.pid")))
                 {
-                    ToolRunner.Run(Path.Combine(binDirectory, "pg_ctl"), ["-D", data, "-w", "-t", "20", "stop", "-m", "immediate"],
+                    ToolRunner.Run(Path.Combine(binDirectory, "pg_ctl"), ["-D", data, "-s", "-w", "-t", "20", "stop", "-m", "immediate"],
                         directory, TimeSpan.FromSeconds(30));
                 }
                 if (File.Exists(Path.Combine(directory, KeepFileName)))
