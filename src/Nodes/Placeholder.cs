@@ -1,1 +1,0 @@
-namespace Mammoth.Nodes; internal static class Placeholder { }
