@@ -83,6 +83,54 @@ public sealed class KeyIndexRecoveryTests : IDisposable
     }
 
     [Fact]
+    public async Task FallbackToOlderCheckpoint_WithLogPagesOnDisk_ThenContinuesAndRecoversAgain()
+    {
+        // 200k records of ~40 bytes overflow the 4 MiB of log memory, so both checkpoints depend on
+        // pages of the main log file, and the second one's pages lie past the first one's tail.
+        const int keys = 200_000;
+        using (var index = KeyIndex.Open(Options()))
+        {
+            for (var i = 0; i < keys; i++)
+                index.Upsert(1, Key(i), new KeyLocation(i + 1, 1, 1));
+            index.MarkIndexed(keys);
+            await index.CheckpointAsync();
+            for (var i = 0; i < keys; i++)
+                index.Upsert(1, Key(i), new KeyLocation(keys + i + 1, 2, 2));
+            index.MarkIndexed(2 * keys);
+            await index.CheckpointAsync();
+        }
+        File.WriteAllBytes(ManifestPath(2), new byte[CheckpointManifest.Size]);
+
+        using (var index = KeyIndex.Open(Options()))
+        {
+            Assert.Equal(KeyIndexRecovery.RecoveredOlder, index.Recovery);
+            Assert.Equal(keys, index.IndexedThroughRecno);
+            for (var i = 0; i < keys; i += 97)
+            {
+                Assert.True(index.TryGet(1, Key(i), out var location));
+                Assert.Equal(new KeyLocation(i + 1, 1, 1), location);
+            }
+
+            // New writes reuse the log addresses the discarded checkpoint had used.
+            for (var i = 0; i < keys; i += 2)
+                index.Upsert(1, Key(i), new KeyLocation(keys + 1 + i, 3, 3));
+            index.MarkIndexed(2 * keys);
+            await index.CheckpointAsync();
+        }
+
+        using (var index = KeyIndex.Open(Options()))
+        {
+            Assert.Equal(KeyIndexRecovery.Recovered, index.Recovery);
+            Assert.Equal(2 * keys, index.IndexedThroughRecno);
+            for (var i = 0; i < keys; i += 31)
+            {
+                Assert.True(index.TryGet(1, Key(i), out var location));
+                Assert.Equal(i % 2 == 0 ? new KeyLocation(keys + 1 + i, 3, 3) : new KeyLocation(i + 1, 1, 1), location);
+            }
+        }
+    }
+
+    [Fact]
     public async Task NewestManifestTruncated_FallsBackToOlderCheckpoint()
     {
         await WriteTwoCheckpointsAsync();
