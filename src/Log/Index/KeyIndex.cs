@@ -20,6 +20,10 @@ namespace Mammoth.Log.Index;
 /// state, so this is harmless as long as the writer only indexes records that are already durable in
 /// the txlog. If the txlog no longer holds <see cref="IndexedThroughRecno"/> + 1 (recycled), the
 /// index cannot catch up: <see cref="Reset"/> it.</para>
+/// <para>On disk, under <see cref="KeyIndexOptions.Directory"/>: <c>LOCK</c> (held while open),
+/// <c>hlog/</c> (FASTER's hybrid log segments), <c>checkpoints/index-checkpoints/&lt;token&gt;/</c> and
+/// <c>checkpoints/cpr-checkpoints/&lt;token&gt;/</c> (FASTER's checkpoints) and
+/// <c>checkpoint-&lt;sequence&gt;.manifest</c> (ours: which checkpoints are complete, and their recno).</para>
 /// <para>FASTER keeps no checksums on its pages, so a damaged page that still parses gives wrong
 /// answers rather than errors; callers should treat a hit as a hint and check the key against the
 /// txlog record it points at.</para>

@@ -11,8 +11,12 @@ public sealed class KeyIndexOptions
 
     /// <summary>
     /// Memory for the in-memory part of FASTER's hybrid log, in bytes: a power of two holding at
-    /// least 4 pages. Records that do not fit are evicted to disk and read back on demand.
-    /// A record of a 16-byte key takes 48 bytes, so the default 64 MiB keeps about 1.3M keys in memory.
+    /// least 4 pages. A record takes 8 (header) + (4 length + 4 table id + key length, rounded up
+    /// to 8) + 16 (value) bytes — 48 for a 16-byte key — so the default 64 MiB holds about 1.2M such
+    /// keys in its mutable 90%.
+    /// Size it to hold the live key set: records beyond it are evicted to disk, where a read costs a
+    /// file read and every update appends a new record (the log is not compacted yet, so it grows).
+    /// Each checkpoint writes the part of this memory not yet flushed to the log file, up to all of it.
     /// </summary>
     public long MemorySizeBytes { get; set; } = 64L << 20;
 

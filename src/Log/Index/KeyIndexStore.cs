@@ -18,7 +18,7 @@ using Session = ClientSession<SpanByte, IndexValue, Empty, IndexValue, Empty, In
 /// <remarks>
 /// FASTER key = table id (u32, big-endian) followed by the caller's key bytes, as a
 /// <see cref="SpanByte"/> (length-prefixed bytes stored inline in the record). Value = <see cref="IndexValue"/>.
-/// A record of a 16-byte key is 8 (header) + 4 (length) + 20 (key, padded to 24) + 16 = 48 bytes.
+/// A record of a 16-byte key is 8 (header) + 24 (length 4 + table id 4 + key 16) + 16 (value) = 48 bytes.
 /// </remarks>
 internal sealed class KeyIndexStore : IDisposable
 {
