@@ -97,7 +97,7 @@ public sealed class KeyIndex : IDisposable
         }
         catch (Exception ex)
         {
-            index.MarkUnusable($"opening it failed: {ex.Message}");
+            index.MarkUnusable($"opening it failed ({ex.GetType().Name}: {ex.Message})");
         }
         return index;
     }
@@ -209,8 +209,16 @@ public sealed class KeyIndex : IDisposable
             _store = null;
             old?.Dispose();
 
-            DeleteStoreFiles(includeManifests: true);
-            _store = KeyIndexStore.Create(_directory, _configuredGeometry, _memorySizeBytes, _readerSessions);
+            try
+            {
+                DeleteStoreFiles(includeManifests: true);
+                _store = KeyIndexStore.Create(_directory, _configuredGeometry, _memorySizeBytes, _readerSessions);
+            }
+            catch (Exception ex)
+            {
+                MarkUnusable($"resetting it failed ({ex.Message})");
+                throw;
+            }
             Volatile.Write(ref _indexedThrough, 0);
             _upserts = 0;
             _checkpointedRecno = -1;
