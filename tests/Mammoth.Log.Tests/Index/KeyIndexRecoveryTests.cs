@@ -233,6 +233,22 @@ public sealed class KeyIndexRecoveryTests : IDisposable
     }
 
     [Fact]
+    public async Task StrayFileInTheLogDirectory_OpensUnusable_AndResetRecovers()
+    {
+        await WriteTwoCheckpointsAsync();
+        // FASTER's file device parses every "hlog.log*" name as a segment number.
+        File.WriteAllText(Path.Combine(_dir.Path, "hlog", "hlog.log.backup"), "x");
+
+        using var index = KeyIndex.Open(Options());
+        Assert.Equal(KeyIndexRecovery.Unusable, index.Recovery);
+        Assert.Contains("could not be recovered", index.RecoveryMessage);
+        index.Reset();
+        Assert.Equal(KeyIndexRecovery.Created, index.Recovery);
+        index.Upsert(1, Key(1), new KeyLocation(1, 0, 1));
+        Assert.True(index.TryGet(1, Key(1), out _));
+    }
+
+    [Fact]
     public void NoCheckpointEverCompleted_StartsEmpty()
     {
         using (var index = KeyIndex.Open(Options()))
