@@ -97,6 +97,12 @@ internal sealed class KeyIndexStore : IDisposable
     /// <summary>Recovers the full checkpoint <paramref name="token"/>; throws if FASTER cannot.</summary>
     public static KeyIndexStore Recover(string root, StoreGeometry geometry, long memorySizeBytes, int readerSessions, Guid token, out byte[]? commitCookie)
     {
+        // Checked up front because FASTER, asked to open a missing file, creates it (and its folder)
+        // empty and then fails on it, which also gives a vaguer message.
+        var missing = MissingCheckpointFile(root, token);
+        if (missing is not null)
+            throw new FileNotFoundException($"The checkpoint file '{missing}' is missing or empty.", missing);
+
         var store = new KeyIndexStore(root, geometry, memorySizeBytes);
         try
         {
@@ -110,8 +116,32 @@ internal sealed class KeyIndexStore : IDisposable
         catch
         {
             store.Dispose();
+            // A failed FASTER recovery leaks the file handles it had opened (the checkpoint's delta-log
+            // device is never disposed when reading the metadata throws). Only finalizers can close
+            // them; this is the rare path of a damaged checkpoint, so pay for a full collection here.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
             throw;
         }
+    }
+
+    /// <summary>The first file a full checkpoint cannot be recovered without that is absent or empty, or null.</summary>
+    private static string? MissingCheckpointFile(string root, Guid token)
+    {
+        var checkpoints = Path.Combine(root, CheckpointDirectory);
+        string[] required =
+        [
+            Path.Combine(checkpoints, IndexCheckpoints, token.ToString(), "info.dat.0"),
+            Path.Combine(checkpoints, IndexCheckpoints, token.ToString(), "ht.dat.0"),
+            Path.Combine(checkpoints, LogCheckpoints, token.ToString(), "info.dat.0"),
+        ];
+        foreach (var path in required)
+        {
+            var file = new FileInfo(path);
+            if (!file.Exists || file.Length == 0)
+                return path;
+        }
+        return null;
     }
 
     private void StartSessions(int readerSessions)

@@ -342,29 +342,9 @@ public sealed class KeyIndexTests : IDisposable
                 index.MarkIndexed(index.IndexedThroughRecno + 1);
                 await index.CheckpointAsync();
                 Assert.True(index.TryGet(1, Key16(i), out _));
-                Assert.NotEmpty(OpenFilesUnder(_dir.Path));
+                Assert.NotEmpty(_dir.OpenFiles());
             }
-            Assert.Empty(OpenFilesUnder(_dir.Path));
-        }
-
-        // Other tests run in parallel, so count only descriptors that point into this test's directory.
-        static List<string> OpenFilesUnder(string directory)
-        {
-            var open = new List<string>();
-            foreach (var fd in Directory.GetFiles("/proc/self/fd"))
-            {
-                try
-                {
-                    var target = new FileInfo(fd).LinkTarget;
-                    if (target is not null && target.StartsWith(directory, StringComparison.Ordinal))
-                        open.Add(target);
-                }
-                catch (IOException)
-                {
-                    // closed while we looked
-                }
-            }
-            return open;
+            Assert.Empty(_dir.OpenFiles());
         }
     }
 
