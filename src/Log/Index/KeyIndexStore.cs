@@ -240,8 +240,8 @@ internal sealed class KeyIndexStore : IDisposable
         if (!started)
             throw new InvalidOperationException("FASTER refused to start a checkpoint because another state change (checkpoint or index resize) is running.");
 
-        // FASTER's checkpoint manager logs write errors instead of failing the checkpoint; reading the
-        // metadata back proves at least that both commit records reached the disk.
+        // FASTER's checkpoint manager logs write errors instead of failing the checkpoint; reading and
+        // parsing both commit records back proves at least that they were written whole.
         _ = _store.GetIndexFileSize(token);
         _ = _store.GetLogFileSize(token);
 
