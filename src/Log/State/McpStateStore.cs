@@ -32,17 +32,8 @@ public static class McpStateStore
 
     public static void Save(string txlogPath, McpState state)
     {
-        string path = PathIn(txlogPath);
-        string tmp = path + ".tmp";
         state.SavedAt = DateTime.UtcNow;
-        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(state, McpStateJson.Default.McpState);
-        using (var h = File.OpenHandle(tmp, FileMode.Create, FileAccess.Write))
-        {
-            RandomAccess.Write(h, bytes, 0);
-            Posix.DataSync(h);
-        }
-        File.Move(tmp, path, overwrite: true);
-        Posix.SyncDirectory(txlogPath);
+        DurableFiles.WriteAtomically(PathIn(txlogPath), JsonSerializer.SerializeToUtf8Bytes(state, McpStateJson.Default.McpState));
     }
 
     /// <summary>A deep copy (the server saves a snapshot while it keeps changing its own).</summary>
