@@ -156,12 +156,13 @@ internal static partial class TxLogCommands
         return [.. cols];
     }
 
-    private static void DescribeRows(in Section s, RelationInfo? rel, StringBuilder sb)
+    private static void DescribeRows(in Section s, RelationInfo? rel, StringBuilder sb, int maxRows = int.MaxValue)
     {
         int[] fieldCols = FieldColumns(s, rel);
         int keyCount = s.Op == ChangeOp.UpdateKey && rel is not null ? rel.KeyColumns.Count : 0;
         TupleReader t = s.GetTuples();
-        while (t.MoveNextTuple())
+        int shown = 0;
+        while (shown++ < maxRows && t.MoveNextTuple())
         {
             sb.Append("    ");
             if (keyCount > 0)

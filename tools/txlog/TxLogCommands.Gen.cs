@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Mammoth.Log.Index;
 using Mammoth.Log.Inspection;
 using Mammoth.Log.Storage;
 
@@ -6,11 +7,11 @@ namespace Mammoth.Tools.TxLog;
 
 internal static partial class TxLogCommands
 {
-    private const string GenUsage = "txlog gen PATH --records N --size BYTES [--tables K] [--flush-bytes B] [--no-index]";
+    private const string GenUsage = "txlog gen PATH --records N --size BYTES [--tables K] [--keys K] [--flush-bytes B] [--no-index]";
 
     private static int Gen(string[] args)
     {
-        var cl = CommandLine.Parse("txlog gen", args, ["--no-index", "--quiet"], ["--records", "--size", "--tables", "--flush-bytes", "--segment-size"]);
+        var cl = CommandLine.Parse("txlog gen", args, ["--no-index", "--quiet"], ["--records", "--size", "--tables", "--flush-bytes", "--segment-size", "--keys"]);
         string path = PathArg(cl, GenUsage);
         long records = cl.GetLong("--records", -1, 1);
         if (records < 0)
@@ -20,6 +21,7 @@ internal static partial class TxLogCommands
         int flushBytes = (int)cl.GetLong("--flush-bytes", 1 << 20, 0, 1L << 30);
         long segmentSize = cl.GetLong("--segment-size", 64L << 20, 64 << 10, 1L << 30);
         bool quiet = cl.Has("--quiet");
+        long keys = cl.GetLong("--keys", 0, 0);
 
         using var log = Log.Storage.TxLog.Open(new TxLogOptions
         {
@@ -45,7 +47,8 @@ internal static partial class TxLogCommands
         long id = log.NextRecno;
         for (long i = 0; i < toWrite; i++, id++)
         {
-            ReadOnlySpan<byte> rec = work.DataRecord(id, (ulong)id);
+            // --keys K: rows cycle through ids 1..K, so later records change earlier rows.
+            ReadOnlySpan<byte> rec = work.DataRecord(keys > 0 ? 1 + id % keys : id, (ulong)id);
             log.Append(rec);
             bytes += rec.Length;
             if ((i & 1023) == 0)
@@ -53,10 +56,19 @@ internal static partial class TxLogCommands
         }
         log.FlushAsync().AsTask().GetAwaiter().GetResult(); // a tool's Main: nothing else runs on this thread
         progress.Done();
+        string indexNote = "";
+        if (!cl.Has("--no-index"))
+        {
+            // As the MCP does: the key index follows the durable log.
+            using var indexer = KeyIndexer.Open(log.Path, m => Console.Error.WriteLine($"txlog: {m}"));
+            long indexed = indexer.CatchUp(log);
+            indexer.CheckpointAsync().AsTask().GetAwaiter().GetResult();
+            indexNote = $"; key index through {indexer.Index.IndexedThroughRecno} ({indexed} records indexed)";
+        }
         double secs = sw.Elapsed.TotalSeconds;
         Console.WriteLine(
             $"appended {records} records ({firstRecno}..{log.LastRecno}) of {size} bytes to {Path.GetFullPath(path)} in {secs:0.00} s: " +
-            $"{records / secs:0} records/s, {bytes / secs / (1 << 20):0.0} MiB/s; durable through {log.DurableRecno}");
+            $"{records / secs:0} records/s, {bytes / secs / (1 << 20):0.0} MiB/s; durable through {log.DurableRecno}{indexNote}");
         return 0;
     }
 }

@@ -113,6 +113,7 @@ public sealed partial class McpServer : IAsyncDisposable
         _background.Add(Task.Run(StateSaverLoopAsync));
         _background.Add(Task.Run(RecycleLoopAsync));
         _background.Add(Task.Run(EchoLoopAsync));
+        StartIndexer();
         return Task.CompletedTask;
     }
 
@@ -441,6 +442,7 @@ public sealed partial class McpServer : IAsyncDisposable
         if (_txlog is not null)
         {
             await FlushMasterAppendsAsync().ConfigureAwait(false);
+            await StopIndexerAsync().ConfigureAwait(false);
             SaveStateNow();
             _txlog.Dispose();
         }
