@@ -35,7 +35,7 @@ internal static class DemoCommand
     private static readonly string[] Schema =
     [
         "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
-        "CREATE TABLE accounts (id bigint PRIMARY KEY, owner text NOT NULL, balance numeric(14,2), ratio float8, mood mood, updated timestamptz)",
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, owner text NOT NULL, balance numeric, ratio float8, mood mood, updated timestamptz)",
         "CREATE TABLE events (id uuid PRIMARY KEY, kind text, payload jsonb, tags text[], scores int[], at timestamptz)",
         "CREATE TABLE docs (id int PRIMARY KEY, title text, body text, blob bytea)",
         "CREATE TABLE measurements (sensor int, ts timestamptz, value numeric, PRIMARY KEY (sensor, ts))",
