@@ -64,9 +64,9 @@ public sealed class ThroughputColumn : IColumn
         if (Volume(benchmarkCase) is not { } v)
             return "-";
         double seconds = mean.Value / 1e9;
-        return _kind == Kind.Bytes
-            ? (v.Bytes / seconds / 1e6).ToString("N1", CultureInfo.InvariantCulture)
-            : (v.Records / seconds).ToString("N0", CultureInfo.InvariantCulture);
+        double rate = _kind == Kind.Bytes ? v.Bytes / seconds / 1e6 : v.Records / seconds;
+        string format = _kind == Kind.Records ? "N0" : rate < 10 ? "N3" : "N1";
+        return rate.ToString(format, CultureInfo.InvariantCulture);
     }
 
     /// <summary>Makes an instance of the benchmark class, sets its [Params] as BenchmarkDotNet would, and asks it.</summary>
