@@ -29,26 +29,8 @@ internal static class BenchFiles
     /// Creates a file of <paramref name="size"/> bytes given its space the way TxLog prepares a segment
     /// (TxLog.CreateSpareFile: zeros written in 1 MiB writes, posix_fallocate, or ftruncate), then fsynced.
     /// </summary>
-    public static SafeFileHandle CreatePreallocated(string path, long size, SegmentPreallocation mode)
-    {
-        SafeFileHandle h = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        switch (mode)
-        {
-            case SegmentPreallocation.ZeroFill:
-                var zeros = new byte[1 << 20];
-                for (long o = 0; o < size; o += zeros.Length)
-                    RandomAccess.Write(h, zeros.AsSpan(0, (int)Math.Min(zeros.Length, size - o)), o);
-                break;
-            case SegmentPreallocation.Fallocate:
-                Posix.Allocate(h, size);
-                break;
-            default:
-                RandomAccess.SetLength(h, size);
-                break;
-        }
-        RandomAccess.FlushToDisk(h);
-        return h;
-    }
+    public static SafeFileHandle CreatePreallocated(string path, long size, SegmentPreallocation mode) =>
+        TxLog.CreatePreallocated(path, size, mode, FileMode.CreateNew);
 
     /// <summary>
     /// <paramref name="count"/> distinct DATA records of exactly <paramref name="recordSize"/> bytes, back to
