@@ -174,6 +174,9 @@ public sealed partial class SlaveAgent
             catch (ApplyException ex)
             {
                 frames.NextToApply = 0;
+                // Retries go one record per transaction: the records before the failing one then commit, and
+                // the error always names the exact record and section.
+                isolate = true;
                 await HaltAsync(link, ex, ct).ConfigureAwait(false);
                 if (frames.Incomplete)
                     throw new ResubscribeException($"apply halted at record {ex.Recno} inside a master transaction too large to keep; fetching it from the MCP again");

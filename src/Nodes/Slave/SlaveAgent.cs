@@ -98,6 +98,13 @@ public sealed partial class SlaveAgent : IAsyncDisposable
                 {
                     ReportProblem(DescribeLinkFailure(ex), database: false);
                 }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // A bug: say everything about it, start over from the database's progress (nothing is lost).
+                    _log.Write(PgLogLevel.Error, $"slave agent failure, starting over: {ex}");
+                    _status.Update(st => st.Problem = ex.Message);
+                    await CloseDatabaseAsync().ConfigureAwait(false);
+                }
                 _status.Update(st => st.Connected = false);
                 try
                 {

@@ -29,8 +29,10 @@ internal static class SlaveProtection
                       JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = r.table_name AND c.relkind IN ('r', 'p')
                      WHERE r.enabled AND (r.slaves IS NULL OR $1 = ANY (r.slaves)) AND NOT $2
                 ), covered AS (
-                    SELECT w.rel AS root, t.relid AS rel FROM wanted AS w, pg_catalog.pg_partition_tree(w.rel) AS t
-                     WHERE t.isleaf OR t.relid = w.rel
+                    -- the table itself, and the leaves when it is partitioned (pg_partition_tree gives nothing for a plain table)
+                    SELECT w.rel AS root, w.rel AS rel FROM wanted AS w
+                    UNION
+                    SELECT w.rel, t.relid FROM wanted AS w, pg_catalog.pg_partition_tree(w.rel) AS t WHERE t.isleaf
                 ), triggers AS (
                     SELECT tgrelid AS rel FROM pg_catalog.pg_trigger WHERE tgname = 'mammoth_slave_protect'
                 )

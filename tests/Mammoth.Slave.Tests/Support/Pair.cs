@@ -63,9 +63,11 @@ internal sealed class Pair
     public Task SlaveExecAsync(string sql) => ExecAsync(Slave, sql);
 
     /// <summary>The RELATION of a master table: its OID as table id, columns, types, primary key.</summary>
-    public async Task<RelationInfo> RelationAsync(string table)
+    public Task<RelationInfo> RelationAsync(string table) => RelationAsync(Master, table);
+
+    public static async Task<RelationInfo> RelationAsync(string cs, string table)
     {
-        await using var c = new NpgsqlConnection(Master);
+        await using var c = new NpgsqlConnection(cs);
         await c.OpenAsync();
         await using var cmd = new NpgsqlCommand("""
             SELECT c.oid, n.nspname, c.relname, a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod),

@@ -33,6 +33,10 @@ internal sealed class RecordFactory : IDisposable
         return Finish(continued);
     }
 
+    /// <summary>A DATA record only for slave 9: the MCP turns it into an EMPTY record for every other slave.</summary>
+    public byte[] ForAnotherSlave(RelationInfo rel) =>
+        Data(b => b.Add(rel, ChangeOp.Delete, Sections.Rows(Sections.Tuple(-1)), slaves: SlaveSet.Of(9)));
+
     public byte[] Empty()
     {
         _b.Begin(RecordKind.Empty);

@@ -799,7 +799,10 @@ BEGIN
     UPDATE mammoth.slave_progress
        SET applied_recno = p_to, epoch = p_epoch, applied_at = now(),
            master_commit_lsn = p_commit_lsn, master_commit_time = p_commit_time,
-           last_error = NULL, last_error_recno = NULL, last_error_at = NULL
+           -- a halt's error goes once its record is applied (not when records before it are)
+           last_error       = CASE WHEN last_error_recno <= p_to THEN NULL ELSE last_error END,
+           last_error_at    = CASE WHEN last_error_recno <= p_to THEN NULL ELSE last_error_at END,
+           last_error_recno = CASE WHEN last_error_recno <= p_to THEN NULL ELSE last_error_recno END
      WHERE applied_recno = p_from;
     IF NOT FOUND THEN
         SELECT applied_recno INTO v_now FROM mammoth.slave_progress;
