@@ -364,4 +364,24 @@ public sealed class ApplyTests(PgServerFixture fx) : IClassFixture<PgServerFixtu
         Assert.Equal(6, await p.AppliedRecnoAsync());
         Assert.Equal("1,2,3", await Pair.ScalarAsync<string>(p.Slave, "SELECT string_agg(id::text, ',' ORDER BY id) FROM a"));
     }
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    public async Task A_column_of_another_type_on_the_slave_halts_and_keeps_the_connection(int rowPathMax)
+    {
+        Pair p = await Pair.CreateAsync(fx, "types2", "CREATE TABLE a (id int PRIMARY KEY, v bigint)");
+        await p.SlaveExecAsync("ALTER TABLE a ALTER COLUMN v TYPE int");
+        await p.MasterAsync("INSERT INTO a VALUES (1, 10), (2, 20)");
+        RelationInfo ra = await p.RelationAsync("a");
+        using var f = new RecordFactory();
+        await using RecordApplier a = await p.ApplierAsync(Path(rowPathMax));
+        byte[][] records = [f.Relation(ra), f.Data(b => b.Add(ra, ChangeOp.Insert, p.RowsAsync("SELECT * FROM a").Result))];
+        var ex = await Assert.ThrowsAsync<ApplyException>(() => ApplyAsync(a, records));
+        Assert.StartsWith("record 2: INSERT of 2 rows of public.a failed: ", ex.Message);
+        Assert.Matches("SQLSTATE (08P01|22P03)", ex.Message);
+        // A data problem, not a broken connection: the applier goes on with the same session.
+        await p.SlaveExecAsync("ALTER TABLE a ALTER COLUMN v TYPE bigint");
+        await ApplyAsync(a, records);
+        await p.AssertEqualAsync("a", "id");
+    }
 }

@@ -16,7 +16,7 @@ internal sealed class ApplyOptions
     /// Sections with at most this many rows go through prepared row statements in the pipelined batch;
     /// bigger ones through COPY into a staging table and one set statement (UPDATE_KEY is always row by row).
     /// </summary>
-    public int RowPathMaxRows { get; init; } = 64;
+    public int RowPathMaxRows { get; init; } = 128;
 
     /// <summary>Statements per round trip.</summary>
     public int MaxBatchCommands { get; init; } = 1000;

@@ -183,6 +183,29 @@ internal sealed partial class RecordApplier
         return offset;
     }
 
+    /// <summary>
+    /// Test hook: turns the rows of a section into row commands (exactly as the row path does) and then drops
+    /// them without executing; returns the bytes this thread allocated meanwhile.
+    /// </summary>
+    internal long MeasureRowPath(uint tableId, ChangeOp op, ReadOnlyMemory<byte> rows, int rowCount)
+    {
+        SlaveRelation rel = _relations.TryGet(tableId, out SlaveRelation? r) ? r : throw new InvalidOperationException("unknown table id");
+        ApplyPlan plan = rel.FindPlan(op, default) ?? throw new InvalidOperationException("no plan yet: apply a section first");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int done = 0;
+        int offset = 0;
+        while (offset < rows.Length)
+        {
+            offset = EnqueueRows(0, rel, plan, rows, offset, ref done, rowCount);
+            _batch!.BatchCommands.Clear();
+            _batchGeneration++;
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        if (done != rowCount)
+            throw new InvalidOperationException($"{done} rows of {rowCount}");
+        return allocated;
+    }
+
     private static ApplyException Malformed(long recno, SlaveRelation rel, ApplyPlan plan, int row) =>
         new(recno, $"record {recno}: row {row + 1} of a {plan.Verb} section of {rel.Describe} is malformed (a field runs past the end of the section)");
 

@@ -618,8 +618,9 @@ internal sealed partial class RecordApplier : IAsyncDisposable
 
     private bool IsConnectionFailure(Exception ex) => ex switch
     {
-        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState is "57P01" or "57P02" or "57P03" or "53300"
-            || _conn?.FullState is not System.Data.ConnectionState.Open,
+        // Not every 08xxx: a binary value that does not fit the slave's column type is 08P01 (protocol violation)
+        // from the type's recv function — a data problem, which halts.
+        PostgresException pg => pg.SqlState is "57P01" or "57P02" or "57P03" or "53300" || _conn?.FullState is not System.Data.ConnectionState.Open,
         NpgsqlException => true,
         IOException or System.Net.Sockets.SocketException or TimeoutException => true,
         InvalidOperationException or ObjectDisposedException => _conn?.FullState is not System.Data.ConnectionState.Open,

@@ -61,7 +61,16 @@ public sealed partial class SlaveAgent
                 return;
             }
             if (p.McpId != w.McpId)
+            {
+                if (p.AppliedRecno > 0)
+                    _log.Write(PgLogLevel.Warning, $"this slave applied records up to {p.AppliedRecno} without a record of its MCP queue; taking the MCP at {where} (queue {w.McpId}) as the one they came from");
                 await applier.StoreMcpIdAsync(w.McpId, ct).ConfigureAwait(false);
+            }
+            if (w.SlaveAck > p.AppliedRecno)
+            {
+                _log.Write(PgLogLevel.Warning,
+                    $"the MCP has this slave's acknowledgement of record {w.SlaveAck}, but its database has applied only up to {p.AppliedRecno} (restored from a backup?); applying again from record {p.AppliedRecno + 1}");
+            }
 
             await link.SubscribeAsync(p.AppliedRecno + 1, false, ct).ConfigureAwait(false);
             Volatile.Write(ref _lastAcked, p.AppliedRecno);
