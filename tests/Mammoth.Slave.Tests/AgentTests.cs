@@ -62,9 +62,12 @@ public sealed class AgentTests(PgServerFixture fx) : IClassFixture<PgServerFixtu
         using var f = new RecordFactory();
         await p.MasterAsync("INSERT INTO items SELECT g, 'n' || g, g FROM generate_series(1, 10) g");
         long last = await mcp.SendAsync(f.Relation(items), f.Data(b => b.Add(items, ChangeOp.Insert, p.RowsAsync("SELECT * FROM items").Result)));
-        await using RunningAgent agent = RunningAgent.Start(mcp.NodeConf(p.Slave));
+        await using (RunningAgent first = RunningAgent.Start(mcp.NodeConf(p.Slave)))
+            await Wait.UntilAsync(() => first.Status().Halted, "the halt", diagnostics: () => first.Log.Text);
 
-        await Wait.UntilAsync(() => agent.Status().Halted, "the halt", diagnostics: () => agent.Log.Text);
+        // A restarted agent is still halted (the error is in the database) and says so to the MCP again.
+        await using RunningAgent agent = RunningAgent.Start(mcp.NodeConf(p.Slave));
+        await Wait.UntilAsync(() => agent.Status().Halted && agent.Status().Connected, "the halt after a restart", diagnostics: () => agent.Log.Text);
         SlaveAgentStatus st = agent.Status();
         Assert.Equal("halted", st.State);
         Assert.Equal(2, st.HaltedRecno);

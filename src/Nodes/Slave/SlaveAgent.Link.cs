@@ -74,6 +74,11 @@ public sealed partial class SlaveAgent
 
             await link.SubscribeAsync(p.AppliedRecno + 1, false, ct).ConfigureAwait(false);
             Volatile.Write(ref _lastAcked, p.AppliedRecno);
+            if (_halted && _haltError is not null)
+            {
+                // A new session starts as SYNC at the MCP: say again that this slave is halted (until it resumes).
+                await link.SendStatusAsync(p.AppliedRecno, halted: true, WireText(_haltError), ct).ConfigureAwait(false);
+            }
             _streaming = false;
             _status.Update(st => st.State = _halted ? "halted" : "streaming");
 
@@ -264,9 +269,11 @@ public sealed partial class SlaveAgent
         {
             _log.Write(PgLogLevel.Warning, $"could not keep the error in mammoth.slave_progress: {dbex.Message}");
         }
-        string wire = ex.Message.Length > 1000 ? ex.Message[..1000] + "…" : ex.Message;
-        await link.SendStatusAsync(_applier!.Committed.AppliedRecno, halted: true, wire, ct).ConfigureAwait(false);
+        await link.SendStatusAsync(_applier!.Committed.AppliedRecno, halted: true, WireText(ex.Message), ct).ConfigureAwait(false);
     }
+
+    /// <summary>An error as the SLAVE_STATUS frame carries it (a text field has a size limit).</summary>
+    private static string WireText(string error) => error.Length > 1000 ? error[..1000] + "…" : error;
 
     private async Task ResumeAsync(SlaveLink link, CancellationToken ct)
     {
