@@ -200,4 +200,25 @@ public sealed class AgentTests(PgServerFixture fx) : IClassFixture<PgServerFixtu
         var (_, stdout, _) = await Tool.RunAsync("slave_stat", mcp.DataPath());
         Assert.Contains("waiting for a full dump: this slave applied records up to 5 from MCP queue", stdout);
     }
+    [Fact]
+    public async Task Stays_connected_and_waits_when_the_MCP_says_DUMP()
+    {
+        Pair p = await Pair.CreateAsync(fx, "mcpdump", Items);
+        await using TestMcp mcp = await TestMcp.StartAsync();
+        RelationInfo items = await p.RelationAsync("items");
+        using var f = new RecordFactory();
+        await mcp.SendAsync(f.Relation(items));
+        // This slave claims more records of this very queue than the queue holds: the MCP answers STATE(DUMP).
+        await p.SlaveExecAsync($"UPDATE mammoth.slave_progress SET applied_recno = 1000, mcp_id = '{mcp.Server.McpId}'");
+        await using RunningAgent agent = RunningAgent.Start(mcp.NodeConf(p.Slave));
+
+        await Wait.UntilAsync(() => agent.Status().WaitingForDump, "the dump wait", diagnostics: () => agent.Log.Text);
+        Assert.Contains("waiting for a full dump: you are ahead of this MCP's queue", agent.Log.Text);
+        await Task.Delay(1500); // several keep-alive periods: the agent must not be dropped, nor send anything the MCP refuses
+        SlaveAgentStatus st = agent.Status();
+        Assert.True(st.Connected);
+        Assert.Equal("waiting for a full dump", st.State);
+        Assert.DoesNotContain("lost", agent.Log.Text);
+        Assert.Equal(1000, await p.AppliedRecnoAsync());
+    }
 }

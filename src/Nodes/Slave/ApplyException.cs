@@ -17,12 +17,3 @@ internal sealed class ApplyException(long recno, string message, Exception? inne
     /// </summary>
     public bool Ambiguous { get; init; }
 }
-
-/// <summary>The local PostgreSQL connection broke (or the server is shutting down): reconnect, then re-apply.</summary>
-internal sealed class DatabaseUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>
-/// The records from the MCP are not what the agent can accept (a gap in record numbers, a checksum that
-/// fails): drop the connection to the MCP and subscribe again from the applied record.
-/// </summary>
-internal sealed class RecordStreamException(string message) : Exception(message);
