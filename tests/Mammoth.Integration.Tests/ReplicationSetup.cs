@@ -20,7 +20,7 @@ public sealed class ReplicationSetup : IAsyncLifetime
 {
     public const string Database = "app";
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "mammoth-it-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly StringWriter _mcpLog = new();
+    private MammothLog? _log;
     private readonly Dictionary<string, Process> _agents = [];
     private LocalCluster[] _nodes = [];
 
@@ -61,7 +61,8 @@ public sealed class ReplicationSetup : IAsyncLifetime
             mcp_echo_timeout = 15s
             mcp_log_level = LOG
             """, "it-mcp.conf");
-        Mcp = new McpServer(settings, new MammothLog(TextWriter.Synchronized(_mcpLog), PgLogLevel.Log));
+        _log = new MammothLog(Path.Combine(_dir, "mcp.log"), PgLogLevel.Log);
+        Mcp = new McpServer(settings, _log);
         await Mcp.StartAsync();
         foreach (string name in new[] { "master", "slave0", "slave1" })
             StartAgent(name);
@@ -156,8 +157,7 @@ public sealed class ReplicationSetup : IAsyncLifetime
     {
         var sb = new StringBuilder();
         sb.AppendLine("--- mcp_stat ---").AppendLine(McpStatusReport.Read(Path.Combine(_dir, "queue")).ToText());
-        lock (_mcpLog)
-            sb.AppendLine("--- mcp log (tail) ---").AppendLine(Tail(_mcpLog.ToString(), 30));
+        sb.AppendLine("--- mcp log (tail) ---").AppendLine(Tail(File.ReadAllText(Path.Combine(_dir, "mcp.log")), 30));
         foreach (string name in new[] { "master", "slave0", "slave1" })
         {
             string log = Path.Combine(_dir, name + ".log");
@@ -180,6 +180,7 @@ public sealed class ReplicationSetup : IAsyncLifetime
         }
         _agents.Clear();
         await Mcp.DisposeAsync();
+        _log?.Dispose();
         foreach (LocalCluster c in _nodes)
             await c.DisposeAsync();
         if (Environment.GetEnvironmentVariable("MAMMOTH_TEST_KEEP_CLUSTERS") != "1")
