@@ -1,0 +1,218 @@
+using System.Buffers;
+using Mammoth.Net.Protocol;
+using Mammoth.Net.Transport;
+
+namespace Mammoth.Nodes.Master;
+
+/// <summary>
+/// Between the capture loop and the MCP: batches finished records into RECORDS frames for the sender task,
+/// bounds the bytes not yet durable (capture waits above <see cref="MasterAgentOptions.MaxInFlightBytes"/>),
+/// and turns DURABLE confirmations into the LSN that may be confirmed to the slot.
+/// </summary>
+/// <remarks>
+/// <para>One FIFO of entries, in stream order: one per record (its identity and the bytes appended up to it)
+/// and one per commit (its end LSN). Durability arrives in order, so the FIFO is drained from the front:
+/// records the newest DURABLE covers, and the commits behind them. The confirmable LSN is the end LSN of the
+/// last commit drained — a commit is drained only when every record before it is durable, whether it had
+/// records of its own or not (a heartbeat, a transaction of unreplicated tables).</para>
+/// <para>Records the MCP's WELCOME says it already stored (re-streamed after a reconnect) are not sent: they
+/// enter the FIFO as already covered. The MCP would drop them anyway (dedup on commit LSN and seq).</para>
+/// <para>Threads: <see cref="AppendAsync"/> and <see cref="Commit"/> from the capture loop only; the sender
+/// and <see cref="Drain"/> from their own tasks.</para>
+/// </remarks>
+internal sealed class RecordPipeline : IDisposable
+{
+    private struct Entry
+    {
+        public ulong Lsn;
+        public uint Seq;
+        public bool IsCommit;
+        public ulong EndLsn;
+        public long Bytes;
+    }
+
+    private readonly Lock _lock = new();
+    private readonly Queue<Entry> _entries = new();
+    private readonly Queue<(byte[] Buffer, int Length)> _ready = new();
+    private readonly AsyncSignal _toSend = new();
+    private readonly AsyncSignal _credit = new();
+    private readonly uint _epoch;
+    private readonly Durable _resume;
+    private readonly int _frameBytes;
+    private readonly long _maxInFlight;
+    private readonly MasterStatistics _stats;
+    private byte[]? _current;
+    private int _currentLength;
+    private long _appended;   // capture loop only
+    private long _released;   // written by Drain
+    private bool _disposed;
+
+    public RecordPipeline(uint epoch, Durable resume, MasterAgentOptions options, MasterStatistics stats)
+    {
+        _epoch = epoch;
+        _resume = resume;
+        _frameBytes = options.FrameBytes;
+        _maxInFlight = options.MaxInFlightBytes;
+        _stats = stats;
+    }
+
+    /// <summary>Set when an entry that may be confirmable without a new DURABLE was added.</summary>
+    public AsyncSignal EntriesAdded { get; } = new();
+
+    /// <summary>Bytes appended and not yet durable.</summary>
+    public long InFlight => _appended - Volatile.Read(ref _released);
+
+    /// <summary>
+    /// Queues one finished record (the bytes are copied before this returns or, when the in-flight bound is
+    /// reached, before the returned task completes; the caller must not touch them meanwhile).
+    /// </summary>
+    public ValueTask AppendAsync(ReadOnlyMemory<byte> record, ulong commitLsn, uint seq, CancellationToken ct)
+    {
+        if (Covers(_resume, commitLsn, seq))
+        {
+            lock (_lock)
+                _entries.Enqueue(new Entry { Lsn = commitLsn, Seq = seq, Bytes = _appended });
+            _stats.RecordSkipped();
+            EntriesAdded.Set();
+            return default;
+        }
+        if (_appended - Volatile.Read(ref _released) >= _maxInFlight)
+            return AppendSlowAsync(record, commitLsn, seq, ct);
+        Append(record.Span, commitLsn, seq);
+        return default;
+    }
+
+    private async ValueTask AppendSlowAsync(ReadOnlyMemory<byte> record, ulong commitLsn, uint seq, CancellationToken ct)
+    {
+        while (_appended - Volatile.Read(ref _released) >= _maxInFlight)
+            await _credit.WaitAsync().WaitAsync(ct).ConfigureAwait(false);
+        Append(record.Span, commitLsn, seq);
+    }
+
+    private void Append(ReadOnlySpan<byte> record, ulong commitLsn, uint seq)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_current is null || _current.Length - _currentLength < record.Length)
+            {
+                if (_current is not null)
+                    _ready.Enqueue((_current, _currentLength));
+                _current = ArrayPool<byte>.Shared.Rent(Math.Max(_frameBytes, record.Length));
+                _currentLength = 0;
+            }
+            record.CopyTo(_current.AsSpan(_currentLength));
+            _currentLength += record.Length;
+            if (_currentLength >= _frameBytes)
+            {
+                _ready.Enqueue((_current, _currentLength));
+                _current = null;
+                _currentLength = 0;
+            }
+            _appended += record.Length;
+            _entries.Enqueue(new Entry { Lsn = commitLsn, Seq = seq, Bytes = _appended });
+        }
+        _stats.Record(record.Length);
+        _stats.InFlight(_appended - Volatile.Read(ref _released));
+        _toSend.Set();
+    }
+
+    /// <summary>The transaction ending at <paramref name="endLsn"/> is complete (all its records appended).</summary>
+    public void Commit(ulong endLsn, bool hadRecords)
+    {
+        lock (_lock)
+            _entries.Enqueue(new Entry { IsCommit = true, EndLsn = endLsn });
+        if (!hadRecords)
+            EntriesAdded.Set();
+    }
+
+    /// <summary>
+    /// Drops the entries <paramref name="durable"/> covers; returns the end LSN of the last commit among them
+    /// (0 when none) and releases their bytes for capture.
+    /// </summary>
+    public ulong Drain(Durable durable)
+    {
+        ulong confirm = 0;
+        long released = -1;
+        lock (_lock)
+        {
+            while (_entries.TryPeek(out Entry e))
+            {
+                if (e.IsCommit)
+                    confirm = e.EndLsn;
+                else if (Covers(durable, e.Lsn, e.Seq))
+                    released = e.Bytes;
+                else
+                    break;
+                _entries.Dequeue();
+            }
+        }
+        if (released > Volatile.Read(ref _released))
+        {
+            Volatile.Write(ref _released, released);
+            _credit.Set();
+        }
+        return confirm;
+    }
+
+    /// <summary>Sends batches as they fill, one RECORDS frame each, until cancelled or the link fails.</summary>
+    public async Task RunSenderAsync(MasterLink link, CancellationToken ct)
+    {
+        while (true)
+        {
+            await _toSend.WaitAsync().WaitAsync(ct).ConfigureAwait(false);
+            while (TryTake(out byte[]? buffer, out int length))
+            {
+                try
+                {
+                    await link.SendRecordsAsync(buffer.AsMemory(0, length), ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+    }
+
+    private bool TryTake([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? buffer, out int length)
+    {
+        lock (_lock)
+        {
+            if (_ready.TryDequeue(out var item))
+            {
+                (buffer, length) = item;
+                return true;
+            }
+            if (_current is not null && _currentLength > 0)
+            {
+                (buffer, length) = (_current, _currentLength);
+                _current = null;
+                _currentLength = 0;
+                return true;
+            }
+        }
+        buffer = null;
+        length = 0;
+        return false;
+    }
+
+    /// <summary>Whether a DURABLE (or WELCOME resume point) covers the record (epoch of this session, commitLsn, seq).</summary>
+    private bool Covers(Durable d, ulong commitLsn, uint seq) =>
+        d.Epoch > _epoch || (d.Epoch == _epoch && (d.CommitLsn > commitLsn || (d.CommitLsn == commitLsn && d.Seq >= seq)));
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            while (_ready.TryDequeue(out var item))
+                ArrayPool<byte>.Shared.Return(item.Buffer);
+            if (_current is not null)
+                ArrayPool<byte>.Shared.Return(_current);
+            _current = null;
+        }
+    }
+}
