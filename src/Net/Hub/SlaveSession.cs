@@ -178,8 +178,9 @@ internal sealed class SlaveSession : Session
                     }
                     if (batch.Records > 0)
                     {
-                        await Connection.SendRecordsAsync(batch.Seal(), ct).ConfigureAwait(false);
+                        // Before the send: a fast slave may acknowledge the batch before SendRecordsAsync returns.
                         Volatile.Write(ref _sentRecno, batch.LastRecno);
+                        await Connection.SendRecordsAsync(batch.Seal(), ct).ConfigureAwait(false);
                     }
                 }
                 finally
