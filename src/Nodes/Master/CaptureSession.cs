@@ -102,7 +102,7 @@ internal sealed class CaptureSession(NodeSettings settings, MammothLog log, Mast
         log.Write(PgLogLevel.Log,
             $"connected to the MCP at {settings.McpAddress}:{settings.McpPort} (epoch {welcome.Epoch}); it holds this master's records up to commit LSN {PgTime.FormatLsn(welcome.LastEpoch == welcome.Epoch ? welcome.LastLsn : 0)}; streaming slot {MasterCatalog.SlotName} from {PgTime.FormatLsn(confirmedFlush)}");
 
-        using var pipeline = new RecordPipeline(welcome.Epoch, link.LastDurable, options, stats);
+        using var pipeline = new RecordPipeline(welcome.Epoch, link.LastDurable, options, stats, log);
         var relations = new RelationCache(catalog);
         using var encoder = new TransactionEncoder(welcome.Epoch, options, relations, map, pipeline, stats);
         var requests = new RequestWorker(commandCs.ConnectionString, link, options, stats, log, () => Volatile.Read(ref _lastActivity));
@@ -149,10 +149,22 @@ internal sealed class CaptureSession(NodeSettings settings, MammothLog log, Mast
             binary: true, streamingMode: null, messages: true);
         stats.SetStreaming(true);
         ulong lastCommit = 0;
-        await foreach (PgOutputReplicationMessage message in repl.StartReplication(
-            new PgOutputReplicationSlot(MasterCatalog.SlotName), replicationOptions, ct).ConfigureAwait(false))
+        long started = Environment.TickCount64;
+        await using IAsyncEnumerator<PgOutputReplicationMessage> messages = repl.StartReplication(
+            new PgOutputReplicationSlot(MasterCatalog.SlotName), replicationOptions, ct).GetAsyncEnumerator(ct);
+        while (true)
         {
-            Streamed = true;
+            ValueTask<bool> next = messages.MoveNextAsync();
+            if (!next.IsCompleted)
+                pipeline.Flush(); // about to wait for PostgreSQL: ship what is batched
+            if (!await next.ConfigureAwait(false))
+                break;
+            PgOutputReplicationMessage message = messages.Current;
+            if (!Streamed)
+            {
+                Streamed = true;
+                log.Write(PgLogLevel.Debug1, $"first message from the slot after {Environment.TickCount64 - started} ms: {message.GetType().Name} at {message.WalStart}");
+            }
             switch (message)
             {
                 case InsertMessage m:

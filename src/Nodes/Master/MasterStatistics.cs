@@ -15,6 +15,7 @@ public sealed class MasterStatistics
     private long _durableLsn;
     private long _streaming;
     private long _peakInFlight;
+    private long _lastShippedLsn;
 
     /// <summary>Sessions started (connections to PostgreSQL and the MCP), including the current one.</summary>
     public long Sessions => Volatile.Read(ref _sessions);
@@ -43,6 +44,9 @@ public sealed class MasterStatistics
     /// <summary>The last LSN confirmed to the slot (end LSN of a commit whose records are durable).</summary>
     public ulong ConfirmedLsn => (ulong)Volatile.Read(ref _confirmedLsn);
 
+    /// <summary>Commit LSN of the newest transaction that produced records.</summary>
+    public ulong LastShippedLsn => (ulong)Volatile.Read(ref _lastShippedLsn);
+
     /// <summary>Commit LSN of the newest record the MCP reported durable.</summary>
     public ulong DurableLsn => (ulong)Volatile.Read(ref _durableLsn);
 
@@ -52,28 +56,30 @@ public sealed class MasterStatistics
     /// <summary>Whether a session is streaming right now.</summary>
     public bool IsStreaming => Volatile.Read(ref _streaming) != 0;
 
+    // Written by one thread each (the capture loop, the confirmer, the request worker), read by any:
+    // plain volatile stores suffice and keep the hot path free of interlocked operations.
     internal void SessionStarted() => Interlocked.Increment(ref _sessions);
     internal void SetStreaming(bool on) => Volatile.Write(ref _streaming, on ? 1 : 0);
     internal void Transaction(bool shipped)
     {
-        Interlocked.Increment(ref _transactions);
+        Volatile.Write(ref _transactions, _transactions + 1);
         if (shipped)
-            Interlocked.Increment(ref _transactionsShipped);
+            Volatile.Write(ref _transactionsShipped, _transactionsShipped + 1);
     }
-    internal void AddRows(long n) => Interlocked.Add(ref _rows, n);
+    internal void Shipped(ulong commitLsn) => Volatile.Write(ref _lastShippedLsn, (long)commitLsn);
+    internal void AddRows(long n) => Volatile.Write(ref _rows, _rows + n);
     internal void Record(int bytes)
     {
-        Interlocked.Increment(ref _records);
-        Interlocked.Add(ref _recordBytes, bytes);
+        Volatile.Write(ref _records, _records + 1);
+        Volatile.Write(ref _recordBytes, _recordBytes + bytes);
     }
     internal void InFlight(long bytes)
     {
-        if (bytes > Volatile.Read(ref _peakInFlight))
-            Volatile.Write(ref _peakInFlight, bytes); // one writer: the capture loop
+        if (bytes > _peakInFlight)
+            Volatile.Write(ref _peakInFlight, bytes);
     }
-
-    internal void RecordSkipped() => Interlocked.Increment(ref _recordsSkipped);
-    internal void Heartbeat() => Interlocked.Increment(ref _heartbeats);
+    internal void RecordSkipped() => Volatile.Write(ref _recordsSkipped, _recordsSkipped + 1);
+    internal void Heartbeat() => Volatile.Write(ref _heartbeats, _heartbeats + 1);
     internal void Confirmed(ulong lsn) => Volatile.Write(ref _confirmedLsn, (long)lsn);
     internal void Durable(ulong lsn) => Volatile.Write(ref _durableLsn, (long)lsn);
 }

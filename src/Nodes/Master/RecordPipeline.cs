@@ -1,4 +1,6 @@
 using System.Buffers;
+using Mammoth.Log.Records;
+using Mammoth.Net.Diagnostics;
 using Mammoth.Net.Protocol;
 using Mammoth.Net.Transport;
 
@@ -41,14 +43,18 @@ internal sealed class RecordPipeline : IDisposable
     private readonly int _frameBytes;
     private readonly long _maxInFlight;
     private readonly MasterStatistics _stats;
+    private readonly MammothLog _log;
+    private long _skipped;
+    private ulong _skippedUpTo;
     private byte[]? _current;
     private int _currentLength;
     private long _appended;   // capture loop only
     private long _released;   // written by Drain
     private bool _disposed;
 
-    public RecordPipeline(uint epoch, Durable resume, MasterAgentOptions options, MasterStatistics stats)
+    public RecordPipeline(uint epoch, Durable resume, MasterAgentOptions options, MasterStatistics stats, MammothLog log)
     {
+        _log = log;
         _epoch = epoch;
         _resume = resume;
         _frameBytes = options.FrameBytes;
@@ -73,6 +79,8 @@ internal sealed class RecordPipeline : IDisposable
             lock (_lock)
                 _entries.Enqueue(new Entry { Lsn = commitLsn, Seq = seq, Bytes = _appended });
             _stats.RecordSkipped();
+            _skipped++;
+            _skippedUpTo = commitLsn;
             EntriesAdded.Set();
             return default;
         }
@@ -84,6 +92,7 @@ internal sealed class RecordPipeline : IDisposable
 
     private async ValueTask AppendSlowAsync(ReadOnlyMemory<byte> record, ulong commitLsn, uint seq, CancellationToken ct)
     {
+        Flush();
         while (_appended - Volatile.Read(ref _released) >= _maxInFlight)
             await _credit.WaitAsync().WaitAsync(ct).ConfigureAwait(false);
         Append(record.Span, commitLsn, seq);
@@ -91,6 +100,12 @@ internal sealed class RecordPipeline : IDisposable
 
     private void Append(ReadOnlySpan<byte> record, ulong commitLsn, uint seq)
     {
+        if (_skipped > 0)
+        {
+            _log.Write(PgLogLevel.Log,
+                $"skipped {_skipped} re-streamed records the MCP already stored (up to commit LSN {PgTime.FormatLsn(_skippedUpTo)}); sending from commit LSN {PgTime.FormatLsn(commitLsn)} seq {seq}");
+            _skipped = 0;
+        }
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -103,7 +118,8 @@ internal sealed class RecordPipeline : IDisposable
             }
             record.CopyTo(_current.AsSpan(_currentLength));
             _currentLength += record.Length;
-            if (_currentLength >= _frameBytes)
+            bool full = _currentLength >= _frameBytes;
+            if (full)
             {
                 _ready.Enqueue((_current, _currentLength));
                 _current = null;
@@ -111,10 +127,30 @@ internal sealed class RecordPipeline : IDisposable
             }
             _appended += record.Length;
             _entries.Enqueue(new Entry { Lsn = commitLsn, Seq = seq, Bytes = _appended });
+            if (!full)
+            {
+                _stats.Record(record.Length);
+                _stats.InFlight(_appended - Volatile.Read(ref _released));
+                return;
+            }
         }
         _stats.Record(record.Length);
         _stats.InFlight(_appended - Volatile.Read(ref _released));
         _toSend.Set();
+    }
+
+    /// <summary>
+    /// Lets the sender ship the partly filled batch. The capture loop calls it when it is about to wait (for
+    /// the next message from PostgreSQL, or for credit): while it is busy, only full frames are sent, which
+    /// keeps wake-ups and frames few; when it waits, nothing is held back.
+    /// </summary>
+    public void Flush()
+    {
+        bool pending;
+        lock (_lock)
+            pending = _currentLength > 0 || _ready.Count > 0;
+        if (pending)
+            _toSend.Set();
     }
 
     /// <summary>The transaction ending at <paramref name="endLsn"/> is complete (all its records appended).</summary>

@@ -199,8 +199,10 @@ internal sealed class TransactionEncoder : IDisposable
             await FlushPartAsync(continued: false, ct).ConfigureAwait(false);
             had = true;
         }
-        _stats.Transaction(had);
         _stats.AddRows(_rows);
+        if (had)
+            _stats.Shipped(_commitLsn);
+        _stats.Transaction(had);
         var outcome = new CommitOutcome(had, _settingsChanged);
         _inTransaction = false;
         return outcome;
