@@ -103,13 +103,13 @@ public sealed class MasterTestBed : IAsyncDisposable
         replication_log_level = debug1
         """;
 
-    public void StartAgent()
+    public void StartAgent(MasterAgentOptions? options = null)
     {
         if (Agent is not null)
             return;
         NodeSettings settings = NodeSettings.Parse(NodeConf(), "node.conf");
         _agentLog = new MammothLog(AgentLogPath, PgLogLevel.Debug1);
-        Agent = new MasterAgent(settings, _agentLog, Options);
+        Agent = new MasterAgent(settings, _agentLog, options ?? Options);
         _agentStop = new CancellationTokenSource();
         _agentRun = Agent.RunAsync(_agentStop.Token);
     }

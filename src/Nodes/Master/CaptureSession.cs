@@ -227,7 +227,7 @@ internal sealed class CaptureSession(NodeSettings settings, MammothLog log, Mast
             if (durable.Epoch == epoch)
                 stats.Durable(durable.CommitLsn);
             ulong confirm = pipeline.Drain(durable);
-            if (confirm > confirmed)
+            if (confirm > confirmed && options.ConfirmToSlot)
             {
                 confirmed = confirm;
                 repl.SetReplicationStatus(new NpgsqlLogSequenceNumber(confirm));

@@ -42,4 +42,7 @@ public sealed class MasterAgentOptions
 
     /// <summary>Longest wait between reconnection attempts (default 30 s).</summary>
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Tests only: while false the agent confirms nothing to the slot, as if it crashed before every confirmation.</summary>
+    internal bool ConfirmToSlot { get; set; } = true;
 }

@@ -42,9 +42,11 @@ internal sealed class TransactionEncoder : IDisposable
     private readonly SettingsMap _settings;
     private readonly RecordPipeline _pipeline;
     private readonly MasterStatistics _stats;
-    private readonly RecordBuilder _data;
+    private RecordBuilder _data;
     private readonly RecordBuilder _relationRecord = new(4096);
     private readonly List<RelationInfo> _pendingRelations = [];
+
+    private const int RowBufferKeep = 4 * 1024 * 1024;
 
     // The row being read: int16 field count, then fields (int32 length or -1, bytes).
     private byte[] _row = ArrayPool<byte>.Shared.Rent(64 * 1024);
@@ -79,8 +81,10 @@ internal sealed class TransactionEncoder : IDisposable
         _settings = settings;
         _pipeline = pipeline;
         _stats = stats;
-        _data = new RecordBuilder(Math.Min(_maxPayload + RecordHeader.Size + 1024, 1024 * 1024));
+        _data = NewDataBuilder();
     }
+
+    private RecordBuilder NewDataBuilder() => new(Math.Min(_maxPayload + RecordHeader.Size + 1024, 1024 * 1024));
 
     /// <summary>Commit LSN of the transaction being read (0 between transactions).</summary>
     public ulong CommitLsn => _inTransaction ? _commitLsn : 0;
@@ -205,6 +209,11 @@ internal sealed class TransactionEncoder : IDisposable
         _stats.Transaction(had);
         var outcome = new CommitOutcome(had, _settingsChanged);
         _inTransaction = false;
+        if (_row.Length > RowBufferKeep)
+        {
+            ArrayPool<byte>.Shared.Return(_row);
+            _row = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        }
         return outcome;
     }
 
@@ -396,6 +405,12 @@ internal sealed class TransactionEncoder : IDisposable
         _data.SetFlags(continued ? RecordFlags.Continued : RecordFlags.None);
         _data.Finish(_epoch, _commitLsn, _xid, _commitTime, recno: 0, seq: relationSeq + 1);
         await _pipeline.AppendAsync(_data.WrittenMemory, _commitLsn, relationSeq + 1, ct).ConfigureAwait(false);
+        if (_data.PayloadLength > 2L * _maxPayload)
+        {
+            // A giant row made the builder grow: give the memory back rather than keep it for the session.
+            _data.Dispose();
+            _data = NewDataBuilder();
+        }
         _data.Begin(RecordKind.Data);
         _part++;
         _partSerial++;
