@@ -47,6 +47,41 @@ public sealed class FlowTests(PgServerFixture pg)
     }
 
     [Fact]
+    public async Task While_the_MCP_has_not_stored_the_records_the_slot_does_not_move()
+    {
+        await using MasterTestBed bed = await MasterTestBed.StartAsync(pg,
+            "CREATE TABLE h (id int PRIMARY KEY);", ["SELECT mammoth.enable_replication('h', NULL)"], startAgent: false);
+        await using var proxy = new HoldingProxy(bed.Mcp.Port);
+        bed.AgentMcpPort = proxy.Port;
+        bed.StartAgent();
+        RawSlave slave = await bed.SlaveAsync(0);
+        uint h = await bed.OidAsync("h");
+        await bed.ExecAsync("INSERT INTO h VALUES (1)");
+        await bed.WaitForRowAsync(slave, h, 1);
+        ulong afterFirst = await bed.CurrentLsnAsync();
+        await SettingsTests.WaitUntilAsync(async () => await bed.ConfirmedFlushAsync() >= afterFirst, "the first transaction to be confirmed", bed);
+
+        proxy.Hold();
+        ulong held = await bed.CurrentLsnAsync();
+        for (int i = 2; i <= 50; i++)
+            await bed.ExecAsync($"INSERT INTO h VALUES ({i})");
+        for (int n = 0; n < 10; n++)
+        {
+            await Task.Delay(200);
+            ulong confirmed = await bed.ConfirmedFlushAsync();
+            Assert.True(confirmed <= held,
+                $"the slot was confirmed to {PgTime.FormatLsn(confirmed)}, past {PgTime.FormatLsn(held)}, while the MCP received nothing\n{bed.Context()}");
+        }
+        Assert.True(bed.Agent!.Statistics.Transactions >= 50, "the agent should have captured the held transactions");
+
+        proxy.Release();
+        List<Rec> all = await bed.WaitForRowAsync(slave, h, 50);
+        Assert.Equal(Enumerable.Range(1, 50), Ids(all, h));
+        ulong end = await bed.CurrentLsnAsync();
+        await SettingsTests.WaitUntilAsync(async () => await bed.ConfirmedFlushAsync() >= end, "the slot to catch up", bed);
+    }
+
+    [Fact]
     public async Task Re_streamed_transactions_keep_their_seq_so_nothing_is_stored_twice()
     {
         var options = new MasterAgentOptions { ReconnectDelay = TimeSpan.FromMilliseconds(200), ConfirmInterval = TimeSpan.FromMilliseconds(20) };

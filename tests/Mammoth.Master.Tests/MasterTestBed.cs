@@ -42,6 +42,9 @@ public sealed class MasterTestBed : IAsyncDisposable
     public string ConnectionString => new NpgsqlConnectionStringBuilder(Server.ConnectionString(Database)) { Pooling = false }.ConnectionString;
     public string AgentLogPath => Path.Combine(Directory, "agent.log");
 
+    /// <summary>Where the agent finds the MCP (a proxy's port instead of the MCP's own, when set before StartAgent).</summary>
+    public int? AgentMcpPort { get; set; }
+
     /// <summary>
     /// Creates the world: <paramref name="ddl"/> runs first (one batch), then each of <paramref name="enables"/> on
     /// its own (the first enable creates the slot, which PostgreSQL refuses in a transaction that has written).
@@ -96,7 +99,7 @@ public sealed class MasterTestBed : IAsyncDisposable
         replication_enable = on
         replication_mode = master
         replication_mcp_address = '127.0.0.1'
-        replication_mcp_port = {Mcp.Port}
+        replication_mcp_port = {AgentMcpPort ?? Mcp.Port}
         replication_mcp_authkey = '{TestMcp.AuthKey}'
         replication_data_path = '{Directory}'
         replication_conninfo = '{Server.ConnInfo(Database)}'
