@@ -82,6 +82,19 @@ public sealed class FlowTests(PgServerFixture pg)
     }
 
     [Fact]
+    public async Task A_master_agent_refuses_a_slave_database_and_says_why()
+    {
+        await using MasterTestBed bed = await MasterTestBed.StartAsync(pg,
+            "CREATE TABLE s (id int PRIMARY KEY);", ["SELECT mammoth.set_node_role('slave', 3)"], startAgent: false);
+        bed.StartAgent();
+        await SettingsTests.WaitUntilAsync(() => Task.FromResult(bed.AgentLog().Contains("is a slave (mammoth.node_role() is slave)", StringComparison.Ordinal)),
+            "the refusal", bed);
+        Assert.Equal(0, bed.Agent!.Statistics.Sessions);
+        Assert.Equal("slave", await bed.ScalarAsync<string>("SELECT mammoth.node_role()"));
+        Assert.Equal(0L, await bed.ScalarAsync<long>("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'mammoth'"));
+    }
+
+    [Fact]
     public async Task Re_streamed_transactions_keep_their_seq_so_nothing_is_stored_twice()
     {
         var options = new MasterAgentOptions { ReconnectDelay = TimeSpan.FromMilliseconds(200), ConfirmInterval = TimeSpan.FromMilliseconds(20) };

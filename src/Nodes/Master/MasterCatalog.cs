@@ -47,6 +47,14 @@ internal static class MasterCatalog
             throw new MasterSetupException(
                 $"wal_level is {walLevel} on the master and capture needs logical; set wal_level = logical in postgresql.conf and restart PostgreSQL");
         }
+        await using (var role = new NpgsqlCommand("SELECT mammoth.node_role()", c))
+        {
+            if (await role.ExecuteScalarAsync(ct).ConfigureAwait(false) is "slave")
+            {
+                throw new MasterSetupException(
+                    $"database {c.Database} is a slave (mammoth.node_role() is slave) and a master agent does not capture from a slave; set replication_mode = slave in the node file, or promote this node first");
+            }
+        }
         await ExecAsync(c, "SELECT mammoth.set_node_role('master', NULL)", ct).ConfigureAwait(false);
         if (!publication)
             await ExecAsync(c, "SELECT mammoth.sync_publication()", ct).ConfigureAwait(false);
