@@ -49,14 +49,15 @@ public sealed class MasterTestBed : IAsyncDisposable
     /// Creates the world: <paramref name="ddl"/> runs first (one batch), then each of <paramref name="enables"/> on
     /// its own (the first enable creates the slot, which PostgreSQL refuses in a transaction that has written).
     /// </summary>
-    public static async Task<MasterTestBed> StartAsync(PgServerFixture fixture, string ddl, string[] enables, MasterAgentOptions? options = null, bool startAgent = true)
+    public static async Task<MasterTestBed> StartAsync(PgServerFixture fixture, string ddl, string[] enables, MasterAgentOptions? options = null,
+        bool startAgent = true, bool mcpProcess = false)
     {
         PgServer server = fixture.Server;
         await DropSlotAsync(server.ConnectionString());
         string name = "m" + Guid.NewGuid().ToString("N")[..10];
         await server.CreateDatabaseAsync(name);
         string dir = System.IO.Directory.CreateTempSubdirectory("mammoth-master-tests-").FullName;
-        var bed = new MasterTestBed(server, name, dir, await TestMcp.StartAsync(dir), options ?? new MasterAgentOptions
+        var bed = new MasterTestBed(server, name, dir, mcpProcess ? await TestMcp.StartProcessAsync(dir) : await TestMcp.StartAsync(dir), options ?? new MasterAgentOptions
         {
             HeartbeatInterval = TimeSpan.FromSeconds(2),
             ConfirmInterval = TimeSpan.FromMilliseconds(20),

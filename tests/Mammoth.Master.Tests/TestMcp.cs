@@ -25,7 +25,7 @@ public sealed class TestMcp : IAsyncDisposable
     public int Port { get; }
     public string TxlogPath => Path.Combine(Directory, "txlog");
     public string LogPath => Path.Combine(Directory, "mcp.log");
-    public bool IsRunning => _server is not null;
+    public bool IsRunning => _server is not null || _process is not null;
 
     public static async Task<TestMcp> StartAsync(string directory)
     {
@@ -33,6 +33,44 @@ public sealed class TestMcp : IAsyncDisposable
         await mcp.StartAgainAsync();
         return mcp;
     }
+
+    /// <summary>
+    /// An MCP as its own process (<c>dotnet mcp_server.dll</c>), as in production: for measurements that must
+    /// not mix the MCP's work (CPU, allocations) with the agent's.
+    /// </summary>
+    public static async Task<TestMcp> StartProcessAsync(string directory)
+    {
+        var mcp = new TestMcp(directory, FreePort());
+        string conf = Path.Combine(directory, "mcp_server.conf");
+        await File.WriteAllTextAsync(conf, mcp.ConfText().Replace("mcp_log_level = debug1", "mcp_log_level = log", StringComparison.Ordinal));
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { UseShellExecute = false };
+        foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "mcp_server.dll"), "-c", conf, "-l", mcp.LogPath })
+            psi.ArgumentList.Add(a);
+        mcp._process = System.Diagnostics.Process.Start(psi);
+        DateTime until = DateTime.UtcNow.AddSeconds(60);
+        while (!mcp.ReadLog().Contains("listening on", StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > until || mcp._process!.HasExited)
+                throw new InvalidOperationException($"mcp_server did not start: {mcp.ReadLog()}");
+            await Task.Delay(50);
+        }
+        return mcp;
+    }
+
+    private System.Diagnostics.Process? _process;
+
+    private string ConfText() => $"""
+        mcp_listen_address = 127.0.0.1
+        mcp_listen_port = {Port}
+        mcp_authkey = '{AuthKey}'
+        mcp_max_slaves = 8
+        mcp_txlog_path = '{TxlogPath}'
+        mcp_segment_size = 16MB
+        mcp_queue_min_size = 1GB
+        mcp_queue_max_size = 4GB
+        mcp_key_index = off
+        mcp_log_level = debug1
+        """;
 
     public async Task StartAgainAsync()
     {
@@ -73,6 +111,13 @@ public sealed class TestMcp : IAsyncDisposable
 
     public async Task StopAsync()
     {
+        if (_process is not null)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+            _process.Dispose();
+            _process = null;
+        }
         if (_server is null)
             return;
         await _server.DisposeAsync();

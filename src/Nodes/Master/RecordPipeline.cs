@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using Mammoth.Log.Records;
 using Mammoth.Net.Diagnostics;
 using Mammoth.Net.Protocol;
@@ -48,6 +49,9 @@ internal sealed class RecordPipeline : IDisposable
     private ulong _skippedUpTo;
     private byte[]? _current;
     private int _currentLength;
+    private readonly Stack<byte[]> _free = new();
+    private long _freeBytes;
+    private readonly long _keepBytes;
     private long _appended;   // capture loop only
     private long _released;   // written by Drain
     private bool _disposed;
@@ -59,6 +63,7 @@ internal sealed class RecordPipeline : IDisposable
         _resume = resume;
         _frameBytes = options.FrameBytes;
         _maxInFlight = options.MaxInFlightBytes;
+        _keepBytes = Math.Max(4L * options.FrameBytes, 2L * BitOperations.RoundUpToPowerOf2((uint)options.MaxRecordPayload + 4096));
         _stats = stats;
     }
 
@@ -113,7 +118,7 @@ internal sealed class RecordPipeline : IDisposable
             {
                 if (_current is not null)
                     _ready.Enqueue((_current, _currentLength));
-                _current = ArrayPool<byte>.Shared.Rent(Math.Max(_frameBytes, record.Length));
+                _current = RentBuffer(Math.Max(_frameBytes, record.Length));
                 _currentLength = 0;
             }
             record.CopyTo(_current.AsSpan(_currentLength));
@@ -205,7 +210,7 @@ internal sealed class RecordPipeline : IDisposable
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    ReturnBuffer(buffer);
                 }
             }
         }
@@ -233,6 +238,36 @@ internal sealed class RecordPipeline : IDisposable
         return false;
     }
 
+    // Frame buffers circulate between the capture loop and the sender. The shared ArrayPool keeps few arrays
+    // of a part's size (8 MiB and more) and they are rented on one thread and returned on another, so the
+    // pipeline keeps a few of its own instead of allocating one per part.
+    private byte[] RentBuffer(int size)
+    {
+        // under _lock
+        while (_free.TryPop(out byte[]? b))
+        {
+            _freeBytes -= b.Length;
+            if (b.Length >= size)
+                return b;
+            ArrayPool<byte>.Shared.Return(b);
+        }
+        return ArrayPool<byte>.Shared.Rent(size);
+    }
+
+    private void ReturnBuffer(byte[] buffer)
+    {
+        lock (_lock)
+        {
+            if (!_disposed && _freeBytes + buffer.Length <= _keepBytes)
+            {
+                _free.Push(buffer);
+                _freeBytes += buffer.Length;
+                return;
+            }
+        }
+        ArrayPool<byte>.Shared.Return(buffer);
+    }
+
     /// <summary>Whether a DURABLE (or WELCOME resume point) covers the record (epoch of this session, commitLsn, seq).</summary>
     private bool Covers(Durable d, ulong commitLsn, uint seq) =>
         d.Epoch > _epoch || (d.Epoch == _epoch && (d.CommitLsn > commitLsn || (d.CommitLsn == commitLsn && d.Seq >= seq)));
@@ -249,6 +284,9 @@ internal sealed class RecordPipeline : IDisposable
             if (_current is not null)
                 ArrayPool<byte>.Shared.Return(_current);
             _current = null;
+            while (_free.TryPop(out byte[]? b))
+                ArrayPool<byte>.Shared.Return(b);
+            _freeBytes = 0;
         }
     }
 }

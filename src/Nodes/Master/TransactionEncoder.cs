@@ -311,7 +311,16 @@ internal sealed class TransactionEncoder : IDisposable
                     EnsureRow(4 + length);
                     BinaryPrimitives.WriteInt32BigEndian(_row.AsSpan(_rowLength), length);
                     _rowLength += 4;
-                    await v.GetStream().ReadExactlyAsync(_row.AsMemory(_rowLength, length), ct).ConfigureAwait(false);
+                    // ReadAsync in a loop rather than ReadExactlyAsync, which wraps each call in a Task.
+                    Stream stream = v.GetStream();
+                    for (int got = 0; got < length;)
+                    {
+                        ValueTask<int> read = stream.ReadAsync(_row.AsMemory(_rowLength + got, length - got), ct);
+                        int n = read.IsCompletedSuccessfully ? read.Result : await read.ConfigureAwait(false);
+                        if (n <= 0)
+                            throw new EndOfStreamException($"the value of column {rel.Info.Columns[column].Name} of {rel.Info} ended early");
+                        got += n;
+                    }
                     _rowLength += length;
                     fields++;
                     break;
