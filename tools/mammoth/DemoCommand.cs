@@ -296,7 +296,7 @@ internal static class DemoCommand
         {
             await using var conn = new NpgsqlConnection(c.ConnectionString(Database));
             await conn.OpenAsync().ConfigureAwait(false);
-            await using var cmd = new NpgsqlCommand($"SELECT count(*), coalesce(md5(string_agg(t::text, E'\\n' ORDER BY {key})), '-') FROM public.{table} t", conn);
+            await using var cmd = new NpgsqlCommand($"SELECT count(*), coalesce(md5(string_agg(mammoth_row_::text, E'\\n' ORDER BY {key})), '-') FROM public.{table} mammoth_row_", conn);
             await using NpgsqlDataReader r = await cmd.ExecuteReaderAsync().ConfigureAwait(false);
             await r.ReadAsync().ConfigureAwait(false);
             return (r.GetInt64(0), r.GetString(1));
