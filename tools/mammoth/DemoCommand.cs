@@ -86,6 +86,8 @@ internal static class DemoCommand
         }
         catch (Exception ex) when (ex is LocalClusterException or NpgsqlException or IOException or TimeoutException or CatalogException)
         {
+            Console.Out.Flush();
+            Console.Error.WriteLine(); // end a progress line the error would otherwise be appended to
             Console.Error.WriteLine($"mammoth demo: {ex.Message}");
             Console.Error.WriteLine($"mammoth demo: logs are in {dir}");
             await demo.StopAsync(force: true, deleteFolder: false).ConfigureAwait(false);
@@ -186,6 +188,8 @@ internal static class DemoCommand
             var workload = new DemoWorkload(_master.ConnectionString(Database));
             await workload.RunAsync(TimeSpan.FromSeconds(seconds), (elapsed, w) => Progress(elapsed, seconds, w)).ConfigureAwait(false);
             Console.WriteLine();
+            if (workload.RolledBack > 0)
+                Console.WriteLine($"    ({workload.RolledBack} transactions rolled back by deadlocks between the two sessions; they never committed, so they are not replicated)");
 
             Step("waiting for the slaves to catch up");
             bool caughtUp = await WaitForCatchUpAsync(TimeSpan.FromSeconds(120)).ConfigureAwait(false);

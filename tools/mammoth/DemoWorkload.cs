@@ -13,9 +13,13 @@ internal sealed class DemoWorkload(string connectionString)
 {
     private long _transactions;
     private long _rows;
+    private long _rolledBack;
 
     public long Transactions => Interlocked.Read(ref _transactions);
     public long Rows => Interlocked.Read(ref _rows);
+
+    /// <summary>Transactions rolled back by collisions between the two sessions (as an application would retry them).</summary>
+    public long RolledBack => Interlocked.Read(ref _rolledBack);
 
     public async Task RunAsync(TimeSpan duration, Action<TimeSpan, DemoWorkload> progress)
     {
@@ -36,51 +40,77 @@ internal sealed class DemoWorkload(string connectionString)
         var rnd = new Random(session);
         await using var conn = new NpgsqlConnection(connectionString);
         await conn.OpenAsync(CancellationToken.None).ConfigureAwait(false);
-        long nextId = session * 1_000_000_000L;
-        int docId = session * 1_000_000;
+        var state = new SessionState(session, rnd);
         while (!ct.IsCancellationRequested)
         {
-            await using NpgsqlTransaction tx = await conn.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
-            int statements = rnd.Next(10) == 0 ? rnd.Next(50, 200) : rnd.Next(1, 6);
-            long rows = 0;
-            for (int i = 0; i < statements; i++)
+            try
             {
-                string sql;
-                switch (rnd.Next(12))
-                {
-                    case 0 or 1 or 2:
-                        sql = $"INSERT INTO accounts VALUES ({++nextId}, 'owner {nextId}', {Numeric(rnd)}, {Float(rnd)}, '{Mood(rnd)}', now())";
-                        break;
-                    case 3 or 4:
-                        sql = $"UPDATE accounts SET balance = balance + {rnd.Next(-500, 500)}.25, mood = '{Mood(rnd)}', updated = now() WHERE id = {session * 1_000_000_000L + 1 + rnd.Next((int)Math.Max(1, nextId - session * 1_000_000_000L))}";
-                        break;
-                    case 5:
-                        sql = $"DELETE FROM accounts WHERE id = {session * 1_000_000_000L + 1 + rnd.Next((int)Math.Max(1, nextId - session * 1_000_000_000L))}";
-                        break;
-                    case 6 or 7:
-                        sql = $"INSERT INTO events VALUES (gen_random_uuid(), 'kind{rnd.Next(5)}', '{{\"n\": {rnd.Next()}, \"s\": \"ü\\\\\\\"x\", \"a\": [1, null, 2.5]}}', ARRAY['a', NULL, 'b c', '\"q\"'], ARRAY[{rnd.Next()}, NULL], now())";
-                        break;
-                    case 8:
-                        sql = $"INSERT INTO docs VALUES ({++docId}, 'doc {docId}', repeat(md5('{docId}'), {rnd.Next(1, 4000)}), decode(md5('{docId}'), 'hex'))";
-                        break;
-                    case 9:
-                        // Touches the title only: the large body (TOASTed) is not sent and must stay intact on the slaves.
-                        sql = $"UPDATE docs SET title = title || '+' WHERE id = {session * 1_000_000 + 1 + rnd.Next(Math.Max(1, docId - session * 1_000_000))}";
-                        break;
-                    case 10:
-                        sql = $"INSERT INTO measurements SELECT {session * 100 + rnd.Next(10)}, now() + (g || ' microseconds')::interval, {Numeric(rnd)} FROM generate_series(1, {rnd.Next(1, 20)}) g ON CONFLICT DO NOTHING";
-                        break;
-                    default:
-                        sql = $"UPDATE events SET tags = array_append(tags, 'x') WHERE id = (SELECT id FROM events ORDER BY random() LIMIT 1)";
-                        break;
-                }
-                await using var cmd = new NpgsqlCommand(sql, conn, tx);
-                rows += await cmd.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                await OneTransactionAsync(conn, state).ConfigureAwait(false);
             }
-            await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            Interlocked.Increment(ref _transactions);
-            Interlocked.Add(ref _rows, rows);
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.UniqueViolation)
+            {
+                // The two sessions collided; that transaction rolled back, as an application would retry it.
+                Interlocked.Increment(ref _rolledBack);
+            }
         }
+    }
+
+    private sealed class SessionState(int session, Random rnd)
+    {
+        public int Session { get; } = session;
+        public Random Rnd { get; } = rnd;
+        public long NextId { get; set; } = session * 1_000_000_000L;
+        public int DocId { get; set; } = session * 1_000_000;
+    }
+
+    private async Task OneTransactionAsync(NpgsqlConnection conn, SessionState st)
+    {
+        Random rnd = st.Rnd;
+        int session = st.Session;
+        long nextId = st.NextId;
+        int docId = st.DocId;
+        await using NpgsqlTransaction tx = await conn.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+        int statements = rnd.Next(10) == 0 ? rnd.Next(50, 200) : rnd.Next(1, 6);
+        long rows = 0;
+        for (int i = 0; i < statements; i++)
+        {
+            string sql;
+            switch (rnd.Next(12))
+            {
+                case 0 or 1 or 2:
+                    sql = $"INSERT INTO accounts VALUES ({++nextId}, 'owner {nextId}', {Numeric(rnd)}, {Float(rnd)}, '{Mood(rnd)}', now())";
+                    break;
+                case 3 or 4:
+                    sql = $"UPDATE accounts SET balance = balance + {rnd.Next(-500, 500)}.25, mood = '{Mood(rnd)}', updated = now() WHERE id = {session * 1_000_000_000L + 1 + rnd.Next((int)Math.Max(1, nextId - session * 1_000_000_000L))}";
+                    break;
+                case 5:
+                    sql = $"DELETE FROM accounts WHERE id = {session * 1_000_000_000L + 1 + rnd.Next((int)Math.Max(1, nextId - session * 1_000_000_000L))}";
+                    break;
+                case 6 or 7:
+                    sql = $"INSERT INTO events VALUES (gen_random_uuid(), 'kind{rnd.Next(5)}', '{{\"n\": {rnd.Next()}, \"s\": \"ü\\\\\\\"x\", \"a\": [1, null, 2.5]}}', ARRAY['a', NULL, 'b c', '\"q\"'], ARRAY[{rnd.Next()}, NULL], now())";
+                    break;
+                case 8:
+                    sql = $"INSERT INTO docs VALUES ({++docId}, 'doc {docId}', repeat(md5('{docId}'), {rnd.Next(1, 4000)}), decode(md5('{docId}'), 'hex'))";
+                    break;
+                case 9:
+                    // Touches the title only: the large body (TOASTed) is not sent and must stay intact on the slaves.
+                    sql = $"UPDATE docs SET title = title || '+' WHERE id = {session * 1_000_000 + 1 + rnd.Next(Math.Max(1, docId - session * 1_000_000))}";
+                    break;
+                case 10:
+                    sql = $"INSERT INTO measurements SELECT {session * 100 + rnd.Next(10)}, now() + (g || ' microseconds')::interval, {Numeric(rnd)} FROM generate_series(1, {rnd.Next(1, 20)}) g ON CONFLICT DO NOTHING";
+                    break;
+                default:
+                    sql = $"UPDATE events SET tags = array_append(tags, 'x') WHERE id = (SELECT id FROM events ORDER BY random() LIMIT 1)";
+                    break;
+            }
+            await using var cmd = new NpgsqlCommand(sql, conn, tx);
+            rows += await cmd.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        Interlocked.Increment(ref _transactions);
+        Interlocked.Add(ref _rows, rows);
+        st.NextId = nextId;
+        st.DocId = docId;
     }
 
     private static string Numeric(Random r) => r.Next(40) switch
