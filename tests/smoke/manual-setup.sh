@@ -53,7 +53,9 @@ echo "ok: clusters master:${port[master]} slave0:${port[slave0]} slave1:${port[s
 
 # The schema exists on every node before replication (the guide: pg_dump -s of the master).
 psql_on master -c "CREATE TABLE accounts (id int8 PRIMARY KEY, owner text NOT NULL, balance numeric, tags text[]);
-                   CREATE TABLE readings (sensor int, at timestamptz, value float8, PRIMARY KEY (sensor, at));"
+                   CREATE TABLE readings (sensor int, at timestamptz, value float8, PRIMARY KEY (sensor, at));
+                   CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+                   CREATE TABLE things (id uuid PRIMARY KEY, doc jsonb, blob bytea, m mood, f float4, n numeric(20,4), ids int[], at timestamp, big text);"
 "$pgbin/pg_dump" -s -h 127.0.0.1 -p "${port[master]}" -U postgres app > "$w/schema.sql"
 for n in slave0 slave1; do psql_on $n -f "$w/schema.sql" >/dev/null; done
 
@@ -109,12 +111,20 @@ bin/mammoth sql -d "host=127.0.0.1 port=${port[master]} dbname=app user=postgres
   || fail "ALTER TABLE accounts ENABLE REPLICATION"
 bin/mammoth sql -d "host=127.0.0.1 port=${port[master]} dbname=app user=postgres" -c "ALTER TABLE readings ENABLE REPLICATION ON SLAVE 0" >/dev/null \
   || fail "ALTER TABLE readings ENABLE REPLICATION ON SLAVE 0"
+bin/mammoth sql -d "host=127.0.0.1 port=${port[master]} dbname=app user=postgres" -c "ALTER TABLE things ENABLE REPLICATION" >/dev/null \
+  || fail "ALTER TABLE things ENABLE REPLICATION"
 echo "ok: enabled with mammoth sql [${SECONDS}s]"
 
 # Writes on the master: inserts, updates, deletes, awkward values, one larger transaction.
 psql_on master -c "INSERT INTO accounts SELECT g, 'owner ' || g, g * 1.5, ARRAY['a', NULL, 'b c'] FROM generate_series(1, 2000) g;
                    UPDATE accounts SET balance = 'NaN' WHERE id % 7 = 0;
                    DELETE FROM accounts WHERE id % 11 = 0;
+                   INSERT INTO things SELECT md5(g::text)::uuid, jsonb_build_object('g', g, 's', 'ü\"', 'a', jsonb_build_array(1, NULL, 2.5)),
+                          decode(md5(g::text), 'hex'), (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::mood,
+                          CASE g % 4 WHEN 0 THEN 'Infinity' WHEN 1 THEN '-Infinity' WHEN 2 THEN 'NaN' ELSE g::float4 END,
+                          CASE g % 3 WHEN 0 THEN 'NaN'::numeric ELSE g / 7.0 END, ARRAY[g, NULL], 'infinity', repeat(md5(g::text), 4000)
+                   FROM generate_series(1, 200) g;
+                   UPDATE things SET m = 'ok' WHERE m = 'sad';
                    INSERT INTO readings SELECT g % 10, timestamptz '2026-01-01' + g * interval '1 second', g / 3.0 FROM generate_series(1, 3000) g;"
 for i in $(seq 1 50); do psql_on master -c "UPDATE accounts SET owner = owner || '.' WHERE id = $i"; done
 
@@ -131,13 +141,14 @@ done
 sleep 1
 
 digest() { psql_on $1 -Atc "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-') FROM $2 t"; }
-for t in accounts readings; do
+for t in accounts readings things; do
   m=$(digest master $t); s0=$(digest slave0 $t)
   [ "$m" = "$s0" ] || fail "$t differs on slave0: master $m, slave0 $s0"
 done
 [ "$(digest master accounts)" = "$(digest slave1 accounts)" ] || fail "accounts differs on slave1"
+[ "$(digest master things)" = "$(digest slave1 things)" ] || fail "things differs on slave1"
 [ "$(psql_on slave1 -Atc 'SELECT count(*) FROM readings')" = 0 ] || fail "readings (ON SLAVE 0) reached slave1"
-echo "ok: accounts identical on both slaves, readings on slave0 only ($(digest master readings | cut -d' ' -f1) rows) [${SECONDS}s]"
+echo "ok: accounts and things (awkward types, TOASTed text) identical on both slaves, readings on slave0 only ($(digest master readings | cut -d' ' -f1) rows) [${SECONDS}s]"
 
 out=$(bin/mcp_stat "$w/queue")
 grep -qE "^Slave0 -- SYNC" <<<"$out" || fail "mcp_stat does not show Slave0 in SYNC: $out"
