@@ -11,6 +11,9 @@ public sealed record Sec(uint TableId, ChangeOp Op, SlaveSet Slaves, short Field
 
     /// <summary>Whether column <paramref name="c"/> is present (empty mask = all).</summary>
     public bool Has(int c) => Mask.Length == 0 || (Mask[c >> 3] & (1 << (c & 7))) != 0;
+
+    /// <summary>TABLE_DUMP_END: the table's row count.</summary>
+    public int TotalRows { get; init; }
 }
 
 /// <summary>A record as a slave received it.</summary>
@@ -31,7 +34,13 @@ public static class Records
         byte[] payload = record[RecordHeader.Size..];
         var sections = new List<Sec>();
         var relations = new List<RelationInfo>();
-        if (h.Kind == RecordKind.Data)
+        if (h.Kind == RecordKind.TableDumpEnd)
+        {
+            // One section whose row_count is the table's total; its rows travelled in the chunks.
+            SectionHeader end = SectionHeader.Read(payload);
+            sections.Add(new Sec(end.TableId, end.Op, end.Slaves, end.FieldCount, [], [], []) { TotalRows = end.RowCount });
+        }
+        else if (h.Kind is RecordKind.Data or RecordKind.TableDumpBegin or RecordKind.TableDumpChunk)
         {
             string? problem = PayloadReader.Validate(payload);
             if (problem is not null)

@@ -93,6 +93,12 @@ public sealed class RecordBuilder : IBufferWriter<byte>, IDisposable
         _sectionRows += rows;
     }
 
+    /// <summary>
+    /// Counts <paramref name="rows"/> rows in the open section without writing them: for a section whose row
+    /// count describes rows carried elsewhere (TABLE_DUMP_END holds the total of the table's chunks).
+    /// </summary>
+    public void CountRows(int rows) => _sectionRows += rows;
+
     public void EndSection()
     {
         Debug.Assert(_sectionStart >= 0, "BeginSection was not called");

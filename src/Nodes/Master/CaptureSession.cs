@@ -19,8 +19,8 @@ namespace Mammoth.Nodes.Master;
 /// </summary>
 /// <remarks>
 /// Tasks of a session: the capture loop (stream → records → pipeline), the sender (pipeline → RECORDS
-/// frames), the confirmer (DURABLE → slot flush LSN), the request worker (LISTEN, heartbeat), and a logger
-/// of DUMP_REQUESTs. The first to fail ends them all.
+/// frames), the confirmer (DURABLE → slot flush LSN), the request worker (LISTEN, heartbeat), and the dump
+/// coordinator (table dumps and DUMP_REQUESTs, see <see cref="DumpCoordinator"/>). The first to fail ends them all.
 /// </remarks>
 internal sealed class CaptureSession(NodeSettings settings, MammothLog log, MasterAgentOptions options, MasterStatistics stats)
 {
@@ -106,16 +106,19 @@ internal sealed class CaptureSession(NodeSettings settings, MammothLog log, Mast
         var relations = new RelationCache(catalog);
         using var encoder = new TransactionEncoder(welcome.Epoch, options, relations, map, pipeline, stats);
         var requests = new RequestWorker(commandCs.ConnectionString, link, options, stats, log, () => Volatile.Read(ref _lastActivity));
+        var dumpCs = new NpgsqlConnectionStringBuilder(catalogCs.ConnectionString) { ApplicationName = "mammoth-node master dump", CommandTimeout = 0 };
+        var dumps = new DumpCoordinator(dumpCs.ConnectionString, replicationCs.ConnectionString, commandCs.ConnectionString,
+            welcome.Epoch, link, options, log);
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Task[] tasks =
         [
             link.Completion,
-            CaptureLoopAsync(repl, catalog, encoder, relations, pipeline, map, snapshots, cts.Token),
+            CaptureLoopAsync(repl, catalog, encoder, relations, pipeline, map, snapshots, dumps, cts.Token),
             pipeline.RunSenderAsync(link, cts.Token),
             ConfirmLoopAsync(repl, link, pipeline, welcome.Epoch, cts.Token),
             requests.RunAsync(cts.Token),
-            LogDumpRequestsAsync(link, cts.Token),
+            dumps.RunAsync(cts.Token),
         ];
         Task first = await Task.WhenAny(tasks).ConfigureAwait(false);
         await cts.CancelAsync().ConfigureAwait(false);
@@ -143,7 +146,7 @@ internal sealed class CaptureSession(NodeSettings settings, MammothLog log, Mast
     }
 
     private async Task CaptureLoopAsync(LogicalReplicationConnection repl, NpgsqlConnection catalog, TransactionEncoder encoder,
-        RelationCache relations, RecordPipeline pipeline, SettingsMap map, SettingsSnapshots snapshots, CancellationToken ct)
+        RelationCache relations, RecordPipeline pipeline, SettingsMap map, SettingsSnapshots snapshots, DumpCoordinator dumps, CancellationToken ct)
     {
         var replicationOptions = new PgOutputReplicationOptions(MasterCatalog.PublicationName, PgOutputProtocolVersion.V1,
             binary: true, streamingMode: null, messages: true);
@@ -181,6 +184,8 @@ internal sealed class CaptureSession(NodeSettings settings, MammothLog log, Mast
                     if (commitLsn <= lastCommit)
                         log.Write(PgLogLevel.Warning, $"transaction {m.TransactionXid} commits at {PgTime.FormatLsn(commitLsn)}, not after the previous one at {PgTime.FormatLsn(lastCommit)}");
                     lastCommit = commitLsn;
+                    if (dumps.Armed)
+                        await dumps.BeforeTransactionAsync(commitLsn, pipeline, map, ct).ConfigureAwait(false);
                     encoder.Begin(m.TransactionXid, commitLsn, PgTime.FromDateTime(m.TransactionCommitTimestamp));
                     break;
                 case CommitMessage m:
@@ -254,16 +259,6 @@ internal sealed class CaptureSession(NodeSettings settings, MammothLog log, Mast
             if (durableAdvanced.IsFaulted)
                 await durableAdvanced.ConfigureAwait(false);
         }
-    }
-
-    private async Task LogDumpRequestsAsync(MasterLink link, CancellationToken ct)
-    {
-        await foreach (DumpRequest d in link.DumpRequests.ReadAllAsync(ct).ConfigureAwait(false))
-        {
-            log.Write(PgLogLevel.Log,
-                $"the MCP asks for a dump for {(d.SlaveNo < 0 ? "every slave" : $"slave {d.SlaveNo}")} ({d.Reason}); table dumps are not implemented by this version of the master agent yet");
-        }
-        await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
     }
 
     private TimeSpan StatusInterval(TimeSpan walSenderTimeout)

@@ -43,6 +43,12 @@ public sealed class MasterAgentOptions
     /// <summary>Longest wait between reconnection attempts (default 30 s).</summary>
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often the agent looks for table dumps requested by enable_replication() (default 500 ms).</summary>
+    public TimeSpan DumpPollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Wait before trying again when a dump's snapshot could not be taken (default 5 s).</summary>
+    public TimeSpan DumpRetryDelay { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Tests only: while false the agent confirms nothing to the slot, as if it crashed before every confirmation.</summary>
     internal bool ConfirmToSlot { get; set; } = true;
 }

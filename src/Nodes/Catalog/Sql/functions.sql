@@ -242,6 +242,7 @@ DECLARE
     v_old_enabled boolean;
     v_new integer[];
     v_found boolean;
+    v_has_rows boolean;
     v_qname text := format('%I.%I', p_schema, p_table);
 BEGIN
     SELECT slaves, enabled INTO v_old_slaves, v_old_enabled
@@ -273,6 +274,13 @@ BEGIN
     VALUES (p_schema, p_table, v_new, true, now())
     ON CONFLICT (schema_name, table_name) DO UPDATE
         SET slaves = EXCLUDED.slaves, enabled = true, changed_at = EXCLUDED.changed_at;
+    -- A table with rows is dumped to its slaves (an empty one is not: the guide); the master agent takes
+    -- the request from mammoth.table_dumps (docs/dumps.md).
+    EXECUTE format('SELECT EXISTS (SELECT FROM %I.%I)', p_schema, p_table) INTO v_has_rows;
+    IF v_has_rows THEN
+        INSERT INTO mammoth.table_dumps (schema_name, table_name, slaves) VALUES (p_schema, p_table, v_new);
+        RAISE NOTICE '% has rows: the master agent dumps it to %', v_qname, mammoth._slaves_text(v_new);
+    END IF;
     RETURN true;
 END
 $$;

@@ -1,0 +1,180 @@
+using System.Buffers.Binary;
+using Mammoth.Log.Records;
+using Mammoth.Testing;
+using Xunit.Abstractions;
+using static Mammoth.Master.Tests.Records;
+
+namespace Mammoth.Master.Tests;
+
+/// <summary>
+/// Table dumps on enable (docs/dumps.md): the records a slave receives, replayed in order — a dump truncates
+/// and loads, data changes apply by key — must give exactly the master's table, while writes go on.
+/// </summary>
+[Collection("master")]
+public sealed class DumpTests(PgServerFixture pg, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Enabling_a_table_with_rows_under_writes_dumps_it_at_its_exact_place_in_the_stream()
+    {
+        await using MasterTestBed bed = await MasterTestBed.StartAsync(pg,
+            """
+            CREATE TABLE t (id int8 PRIMARY KEY, v text, n numeric);
+            INSERT INTO t SELECT g, md5(g::text), g / 3.0 FROM generate_series(1, 30000) g;
+            CREATE TABLE marker (id int PRIMARY KEY);
+            """,
+            ["SELECT mammoth.enable_replication('marker', NULL)"]);
+        RawSlave slave = await bed.SlaveAsync(0);
+        uint t = await bed.OidAsync("t");
+        uint marker = await bed.OidAsync("marker");
+
+        // Writers on t before, during and after the enable (and the dump).
+        using var stop = new CancellationTokenSource();
+        long written = 0;
+        async Task WriterAsync(int seed)
+        {
+            var rnd = new Random(seed);
+            await using var c = await bed.OpenAsync();
+            while (!stop.IsCancellationRequested)
+            {
+                long id = rnd.Next(1, 40000);
+                string sql = rnd.Next(4) switch
+                {
+                    0 => $"INSERT INTO t VALUES ({id}, 'w{seed}', {rnd.Next()}) ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v, n = EXCLUDED.n",
+                    1 => $"DELETE FROM t WHERE id = {id}",
+                    2 => $"UPDATE t SET id = {40000 + seed * 100000 + Interlocked.Increment(ref written)} WHERE id = {id}",
+                    _ => $"UPDATE t SET n = n + 1 WHERE id BETWEEN {id} AND {id + 20}",
+                };
+                await using var cmd = new Npgsql.NpgsqlCommand(sql, c);
+                await cmd.ExecuteNonQueryAsync();
+                Interlocked.Increment(ref written);
+            }
+        }
+        Task[] writers = [WriterAsync(1), WriterAsync(2)];
+        await Task.Delay(300);
+        await bed.ExecAsync("SELECT mammoth.enable_replication('t', NULL)");
+        List<Rec> seen = await slave.WaitAsync(rs => rs.Any(r => r.Kind == RecordKind.TableDumpEnd), "the dump of t", TimeSpan.FromSeconds(90), bed.Context);
+        await Task.Delay(500);
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+        await bed.ExecAsync("INSERT INTO marker VALUES (1)");
+        List<Rec> all = await slave.WaitAsync(rs => rs.Any(r => r.Sections.Any(s => s.TableId == marker && s.Op == ChangeOp.Insert)),
+            "the marker row", TimeSpan.FromSeconds(60), bed.Context);
+
+        // Replay t's records in recno order.
+        var rows = new Dictionary<long, byte[]>();
+        int dumps = 0, dumpRows = 0, changesAfterDump = 0;
+        bool inDump = false;
+        foreach (Rec r in all)
+        {
+            foreach (Sec s in r.Sections.Where(s => s.TableId == t))
+            {
+                switch (r.Kind, s.Op)
+                {
+                    case (RecordKind.TableDumpBegin, ChangeOp.Truncate):
+                        rows.Clear();
+                        inDump = true;
+                        dumps++;
+                        Assert.True(r.Continued, "TABLE_DUMP_BEGIN is Continued");
+                        break;
+                    case (RecordKind.TableDumpChunk, ChangeOp.Insert):
+                        Assert.True(inDump && r.Continued);
+                        foreach (byte[] row in s.Rows)
+                            rows.Add(Key(row), row);
+                        dumpRows += s.Rows.Count;
+                        break;
+                    case (RecordKind.TableDumpEnd, _):
+                        Assert.True(inDump && !r.Continued);
+                        Assert.Equal(rows.Count, s.TotalRows);
+                        inDump = false;
+                        break;
+                    case (RecordKind.Data, ChangeOp.Insert) or (RecordKind.Data, ChangeOp.Update):
+                        Assert.False(inDump, "a data record inside a dump");
+                        foreach (byte[] row in s.Rows)
+                            rows[Key(row)] = row;
+                        changesAfterDump += dumps;
+                        break;
+                    case (RecordKind.Data, ChangeOp.UpdateKey):
+                        foreach (byte[] row in s.Rows)
+                        {
+                            List<byte[]?> f = Fields(row);
+                            rows.Remove(BinaryPrimitives.ReadInt64BigEndian(f[0]));
+                            rows[BinaryPrimitives.ReadInt64BigEndian(f[1])] = Tuple(f.Skip(1).ToList());
+                        }
+                        break;
+                    case (RecordKind.Data, ChangeOp.Delete):
+                        foreach (byte[] row in s.Rows)
+                            rows.Remove(Key(row));
+                        break;
+                    default:
+                        Assert.Fail($"unexpected {r.Kind} {s.Op} for t in {r}");
+                        break;
+                }
+            }
+        }
+        Assert.Equal(1, dumps);
+        Assert.False(inDump);
+
+        byte[] master = await bed.CopyTuplesAsync("SELECT id, v, n FROM t ORDER BY id");
+        var want = new Dictionary<long, byte[]>();
+        foreach (byte[] row in SplitTuples(master))
+            want.Add(Key(row), row);
+        output.WriteLine($"{Interlocked.Read(ref written)} statements by the writers; dump of {dumpRows} rows; {changesAfterDump} changes after it; master has {want.Count} rows");
+        Assert.True(changesAfterDump > 0, "the writers changed nothing after the dump: the test proves nothing");
+        Assert.Equal(want.Count, rows.Count);
+        foreach ((long id, byte[] row) in want)
+        {
+            Assert.True(rows.TryGetValue(id, out byte[]? got), $"row {id} missing from the replay");
+            Assert.Equal(row, got);
+        }
+        Assert.Contains("dumped public.t", bed.AgentLog());
+        Assert.Equal(0L, await bed.ScalarAsync<long>("SELECT count(*) FROM mammoth.table_dumps"));
+    }
+
+    [Fact]
+    public async Task Enabling_an_empty_table_dumps_nothing()
+    {
+        await using MasterTestBed bed = await MasterTestBed.StartAsync(pg, "CREATE TABLE e (id int PRIMARY KEY)", []);
+        RawSlave slave = await bed.SlaveAsync(0);
+        uint e = await bed.OidAsync("e");
+        await bed.ExecAsync("SELECT mammoth.enable_replication('e', NULL)");
+        Assert.Equal(0L, await bed.ScalarAsync<long>("SELECT count(*) FROM mammoth.table_dumps"));
+        await bed.ExecAsync("INSERT INTO e VALUES (7)");
+        List<Rec> all = await bed.WaitForRowAsync(slave, e, 7);
+        Assert.DoesNotContain(all, r => r.Kind is RecordKind.TableDumpBegin or RecordKind.TableDumpChunk or RecordKind.TableDumpEnd);
+    }
+
+    private static long Key(byte[] tuple) => BinaryPrimitives.ReadInt64BigEndian(Fields(tuple)[0]);
+
+    private static byte[] Tuple(List<byte[]?> fields)
+    {
+        using var ms = new MemoryStream();
+        Span<byte> b = stackalloc byte[4];
+        BinaryPrimitives.WriteInt16BigEndian(b, (short)fields.Count);
+        ms.Write(b[..2]);
+        foreach (byte[]? f in fields)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(b, f?.Length ?? -1);
+            ms.Write(b);
+            if (f is not null)
+                ms.Write(f);
+        }
+        return ms.ToArray();
+    }
+
+    private static IEnumerable<byte[]> SplitTuples(byte[] tuples)
+    {
+        int o = 0;
+        while (o < tuples.Length)
+        {
+            int start = o;
+            short n = BinaryPrimitives.ReadInt16BigEndian(tuples.AsSpan(o));
+            o += 2;
+            for (int i = 0; i < n; i++)
+            {
+                int len = BinaryPrimitives.ReadInt32BigEndian(tuples.AsSpan(o));
+                o += 4 + Math.Max(0, len);
+            }
+            yield return tuples[start..o];
+        }
+    }
+}
