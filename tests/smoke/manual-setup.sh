@@ -6,49 +6,11 @@
 # row by row identical.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$(pwd)
-
-pgbin=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
-[ -x "$pgbin/initdb" ] || { echo "FAIL: no PostgreSQL server binaries (set PGBIN)"; exit 1; }
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-
-w=$(mktemp -d /tmp/mammoth-manual-XXXXXX)
-chmod 755 "$w"
-[ "$(id -u)" = 0 ] && chown postgres "$w"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for n in master slave0 slave1; do
-    [ -f "$w/$n/postmaster.pid" ] && as_pg "$pgbin/pg_ctl" -D "$w/$n" -m immediate stop >/dev/null 2>&1 || true
-  done
-  rm -rf "$w"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$w"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -15 "$f"; }; done
-  exit 1
-}
-free_port() { while :; do p=$(( 20000 + RANDOM % 30000 )); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }; done; }
+w_prefix=mammoth-manual
+source tests/smoke/lib.sh
 
 # 1. Three clusters; the master with wal_level = logical (README step 2).
-declare -A port
-for n in master slave0 slave1; do
-  port[$n]=$(free_port)
-  as_pg "$pgbin/initdb" -D "$w/$n" -U postgres -A trust >/dev/null
-  {
-    echo "port = ${port[$n]}"
-    echo "listen_addresses = '127.0.0.1'"
-    echo "unix_socket_directories = '$w'"
-    echo "fsync = off"
-    [ $n = master ] && echo "wal_level = logical"
-  } >> "$w/$n/postgresql.conf"
-  as_pg "$pgbin/pg_ctl" -D "$w/$n" -l "$w/$n.pg.log" -w start >/dev/null
-  as_pg "$pgbin/createdb" -h "$w" -p "${port[$n]}" -U postgres app
-done
-psql_on() { local n=$1; shift; "$pgbin/psql" -X -q -h 127.0.0.1 -p "${port[$n]}" -U postgres -d app -v ON_ERROR_STOP=1 "$@"; }
+for n in master slave0 slave1; do new_cluster $n; done
 echo "ok: clusters master:${port[master]} slave0:${port[slave0]} slave1:${port[slave1]} [${SECONDS}s]"
 
 # The schema exists on every node before replication (the guide: pg_dump -s of the master).
@@ -65,46 +27,9 @@ for n in master slave0 slave1; do
 done
 echo "ok: catalog installed with init-mammoth-database -D [${SECONDS}s]"
 
-# 4. The MCP.
-mport=$(free_port)
-cat > "$w/mcp_server.conf" <<CONF
-mcp_listen_address = '127.0.0.1'
-mcp_listen_port = $mport
-mcp_authkey = 'manual setup secret'
-mcp_max_slaves = 2
-mcp_echo_timeout = 15s
-mcp_master_address = '127.0.0.1'
-mcp_slave_addresses = '0:127.0.0.1,1:127.0.0.1'
-mcp_promote_allow = '0'
-mcp_txlog_path = '$w/queue'
-mcp_queue_min_size = 64MB
-mcp_queue_max_size = 1GB
-mcp_require_ssl = 0
-mcp_log_level = LOG
-CONF
-bin/mcp_server -c "$w/mcp_server.conf" -l "$w/mcp.log" &
-pids+=($!)
-
-# 5. One agent per database.
-for n in master slave0 slave1; do
-  mode=slave; no=${n#slave}
-  [ $n = master ] && { mode=master; no=0; }
-  cat > "$w/$n-node.conf" <<CONF
-replication_enable = on
-replication_mode = $mode
-replication_slave_no = $no
-replication_database = 'app'
-replication_mcp_address = '127.0.0.1'
-replication_mcp_port = $mport
-replication_mcp_authkey = 'manual setup secret'
-replication_mcp_require_ssl = off
-replication_data_path = '$w/$n-rlog'
-replication_conninfo = 'host=127.0.0.1 port=${port[$n]} user=postgres'
-replication_log_level = LOG
-CONF
-  bin/mammoth-node -c "$w/$n-node.conf" -l "$w/$n-agent.log" &
-  pids+=($!)
-done
+# 4. The MCP; 5. one agent per database.
+start_mcp 2
+for n in master slave0 slave1; do start_agent $n; done
 
 # 6. Enable tables with the guide's statements.
 bin/mammoth sql -d "host=127.0.0.1 port=${port[master]} dbname=app user=postgres" -c "ALTER TABLE accounts ENABLE REPLICATION" >/dev/null \
@@ -140,7 +65,6 @@ for i in $(seq 1 120); do
 done
 sleep 1
 
-digest() { psql_on $1 -Atc "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-') FROM $2 t"; }
 for t in accounts readings things; do
   m=$(digest master $t); s0=$(digest slave0 $t)
   [ "$m" = "$s0" ] || fail "$t differs on slave0: master $m, slave0 $s0"
