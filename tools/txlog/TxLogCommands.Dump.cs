@@ -52,9 +52,21 @@ internal static partial class TxLogCommands
                     sb.AppendLine();
                 }
             }
-            else if (rec.Kind is RecordKind.Data or RecordKind.TableDumpChunk)
+            else if (rec.Kind is RecordKind.Data or RecordKind.TableDumpChunk or RecordKind.TableDumpBegin)
             {
                 DescribeSections(rec.Payload, relations, rows, sb);
+            }
+            else if (rec.Kind == RecordKind.TableDumpEnd && rec.Payload.Length >= SectionHeader.Size)
+            {
+                // One section whose row_count is the table's total (the rows travelled in the chunks).
+                SectionHeader end = SectionHeader.Read(rec.Payload);
+                relations.TryGetValue(end.TableId, out RelationInfo? rel);
+                sb.Append(CultureInfo.InvariantCulture, $"  table {end.TableId}{(rel is null ? "" : $" ({rel.Schema}.{rel.Name})")}  slaves {end.Slaves}  {end.RowCount} rows dumped").AppendLine();
+            }
+            else if (rec.Kind is RecordKind.DumpStart or RecordKind.DumpEnd && rec.Payload.Length == DumpMarker.Size)
+            {
+                DumpMarker m = DumpMarker.Read(rec.Payload);
+                sb.Append(CultureInfo.InvariantCulture, $"  dump {m.DumpId}  slaves {m.Slaves}  {m.TableCount} tables  snapshot {PgTime.FormatLsn(m.SnapshotLsn)}").AppendLine();
             }
             output.Write(sb.ToString());
         }
