@@ -81,6 +81,38 @@ public sealed class SlaveStatTests : IDisposable
     }
 
     [Fact]
+    public async Task A_running_dump_shows_its_progress_and_then_its_summary()
+    {
+        SlaveAgentStatus st = Sample();
+        st.Halted = false;
+        st.State = "loading a full dump";
+        st.DumpRunning = true;
+        st.DumpId = 7;
+        st.DumpTablesDone = 3;
+        st.DumpTablesTotal = 10;
+        st.DumpRows = 123_456;
+        st.DumpBytes = 45 * 1024 * 1024;
+        st.DumpTable = "public.foo";
+        st.DumpStartedAt = new DateTime(2026, 1, 2, 3, 0, 0, DateTimeKind.Utc);
+        st.LastDump = "table dump of public.bar, 5 rows (120 B) in 0.1 s, records 3..6";
+        st.WriteTo(_dir);
+        var (code, stdout, _) = await Tool.RunAsync("slave_stat", _dir);
+        Assert.Equal(0, code);
+        Assert.StartsWith("records received: 1234\nrecords restored: 1200\n\nslave 3: loading a full dump (not connected to the MCP)\n", stdout);
+        Assert.Contains("\ndump: full dump 7, 3 of 10 tables done, 123456 rows (45.0 MB) loaded; loading public.foo; started 2026-01-02 03:00:00.000 UTC\n", stdout);
+        Assert.Contains("\nlast dump: table dump of public.bar, 5 rows (120 B) in 0.1 s, records 3..6\n", stdout);
+
+        (code, stdout, _) = await Tool.RunAsync("slave_stat", _dir, "--json");
+        Assert.Equal(0, code);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        Assert.True(doc.RootElement.GetProperty("dump_running").GetBoolean());
+        Assert.Equal(3, doc.RootElement.GetProperty("dump_tables_done").GetInt32());
+        Assert.Equal(10, doc.RootElement.GetProperty("dump_tables_total").GetInt32());
+        Assert.Equal(123_456, doc.RootElement.GetProperty("dump_rows").GetInt64());
+        Assert.Equal("public.foo", doc.RootElement.GetProperty("dump_table").GetString());
+    }
+
+    [Fact]
     public async Task A_missing_or_empty_path_is_one_sentence_and_exit_code_2()
     {
         var (code, stdout, stderr) = await Tool.RunAsync("slave_stat");

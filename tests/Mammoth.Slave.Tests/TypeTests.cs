@@ -10,7 +10,7 @@ namespace Mammoth.Slave.Tests;
 /// <summary>Values that a decode-and-re-encode path would damage, and a big record, compared row by row with the master.</summary>
 public sealed class TypeTests(PgServerFixture fx, ITestOutputHelper output) : IClassFixture<PgServerFixture>
 {
-    private const string Schema = """
+    internal const string Schema = """
         CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
         CREATE DOMAIN posint AS int CHECK (VALUE > 0);
         CREATE TYPE pair AS (a numeric, b text, m mood);
@@ -26,9 +26,9 @@ public sealed class TypeTests(PgServerFixture fx, ITestOutputHelper output) : IC
 
     // Types created first on the slave only, so that mood, pair and their arrays have other OIDs there than on
     // the master (the arrays and composites embed the master's OIDs).
-    private const string ShiftOids = "CREATE TYPE decoy AS ENUM ('x'); CREATE TYPE decoy2 AS (z int); CREATE DOMAIN decoy3 AS text";
+    internal const string ShiftOids = "CREATE TYPE decoy AS ENUM ('x'); CREATE TYPE decoy2 AS (z int); CREATE DOMAIN decoy3 AS text";
 
-    private const string Rows = """
+    internal const string Rows = """
         INSERT INTO odd VALUES
         ('00000000-0000-0000-0000-000000000001', 'NaN', 1e-20, 'NaN', 'Infinity', 'infinity', '-infinity', 'infinity', '24:00', '-178000000 years',
          '{1,NULL,3}', '{{"a","b"},{NULL,"q\"uote\\\\"}}', '{"k": [1, null, {"x": "é"}]}', '{"dup": 1, "dup": 2}', '', 'happy', '{sad,NULL,happy}', 7,

@@ -102,21 +102,7 @@ internal sealed class ApplyPlan
         // Every column the master sends must exist here (matched by name; the slave may have more).
         var local = new LocalColumn[info.Columns.Count];
         foreach (int c in (int[])[.. present, .. key])
-        {
-            ColumnInfo mc = info.Columns[c];
-            if (!target.Columns.TryGetValue(mc.Name, out LocalColumn lc))
-            {
-                throw new ApplyException(recno,
-                    $"record {recno}: table {rel.Describe} has no column {RelationInfo.QuoteIdent(mc.Name)} on this slave, but the master sends it; " +
-                    $"add it on the slave (ALTER TABLE {target.QualifiedName} ADD COLUMN {RelationInfo.QuoteIdent(mc.Name)} {mc.TypeName}) and replication resumes by itself");
-            }
-            if (lc.Generated && op is ChangeOp.Insert or ChangeOp.Update or ChangeOp.UpdateKey && present.Contains(c))
-            {
-                throw new ApplyException(recno,
-                    $"record {recno}: column {RelationInfo.QuoteIdent(mc.Name)} of {rel.Describe} is a generated column on this slave, but the master sends values for it; make it an ordinary column on the slave");
-            }
-            local[c] = lc;
-        }
+            local[c] = LocalColumnFor(rel, target, c, writesValue: op is ChangeOp.Insert or ChangeOp.Update or ChangeOp.UpdateKey && present.Contains(c), recno);
 
         string t = target.QualifiedName;
         string Col(int c) => RelationInfo.QuoteIdent(info.Columns[c].Name);
@@ -199,6 +185,41 @@ internal sealed class ApplyPlan
             plan.CopySql = $"COPY {stageName} ({string.Join(", ", present.Select(Col))}) FROM STDIN (FORMAT binary)";
         }
         return plan;
+    }
+
+    /// <summary>
+    /// The slave's column for column <paramref name="c"/> of the relation (matched by name); throws the halting
+    /// <see cref="ApplyException"/> when it is missing, or generated while the master sends values for it.
+    /// </summary>
+    private static LocalColumn LocalColumnFor(SlaveRelation rel, LocalTable target, int c, bool writesValue, long recno)
+    {
+        ColumnInfo mc = rel.Info.Columns[c];
+        if (!target.Columns.TryGetValue(mc.Name, out LocalColumn lc))
+        {
+            throw new ApplyException(recno,
+                $"record {recno}: table {rel.Describe} has no column {RelationInfo.QuoteIdent(mc.Name)} on this slave, but the master sends it; " +
+                $"add it on the slave (ALTER TABLE {target.QualifiedName} ADD COLUMN {RelationInfo.QuoteIdent(mc.Name)} {mc.TypeName}) and replication resumes by itself");
+        }
+        if (lc.Generated && writesValue)
+        {
+            throw new ApplyException(recno,
+                $"record {recno}: column {RelationInfo.QuoteIdent(mc.Name)} of {rel.Describe} is a generated column on this slave, but the master sends values for it; make it an ordinary column on the slave");
+        }
+        return lc;
+    }
+
+    /// <summary>
+    /// <c>COPY target (every column of the RELATION, in its order) FROM STDIN (FORMAT binary)</c>: how the rows of a
+    /// table dump go straight into the slave's table. The same checks as the data path: every column the master
+    /// sends exists here (by name) and is not generated; columns only the slave has get their defaults.
+    /// </summary>
+    public static string BuildDumpCopySql(SlaveRelation rel, LocalTable target, long recno)
+    {
+        int n = rel.Info.Columns.Count;
+        var columns = new string[n];
+        for (int c = 0; c < n; c++)
+            columns[c] = RelationInfo.QuoteIdent(LocalColumnFor(rel, target, c, writesValue: true, recno).Name);
+        return $"COPY {target.QualifiedName} ({string.Join(", ", columns)}) FROM STDIN (FORMAT binary)";
     }
 
     private static void AppendOnConflict(StringBuilder sql, int[] key, int[] nonKey, Func<int, string> col)

@@ -195,7 +195,8 @@ internal sealed partial class RecordApplier : IAsyncDisposable
     private async Task ReadProgressAsync(CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(
-            "SELECT applied_recno, epoch, master_commit_lsn, master_commit_time, mcp_id, last_error, last_error_recno, last_error_at FROM mammoth.slave_progress", _conn);
+            "SELECT applied_recno, epoch, master_commit_lsn, master_commit_time, mcp_id, last_error, last_error_recno, last_error_at, " +
+            "dump_id, dump_start_recno, dump_tables, dump_tables_done, dump_rows, dump_bytes, dump_started_at, last_dump FROM mammoth.slave_progress", _conn);
         await using NpgsqlDataReader r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         if (!await r.ReadAsync(ct).ConfigureAwait(false))
             throw new DatabaseUnavailableException($"mammoth.slave_progress in database {_conn!.Database} has no row; run init-mammoth-database again, or restore the row (INSERT INTO mammoth.slave_progress DEFAULT VALUES) if this slave has applied nothing");
@@ -206,6 +207,7 @@ internal sealed partial class RecordApplier : IAsyncDisposable
         Guid? mcpId = r.IsDBNull(4) ? null : r.GetGuid(4);
         Committed = new ApplyProgress(applied, epoch, lsn, time, mcpId);
         StoredError = r.IsDBNull(5) ? null : (r.GetString(5), r.IsDBNull(6) ? applied + 1 : r.GetInt64(6), r.IsDBNull(7) ? null : r.GetFieldValue<DateTime>(7));
+        _dump = _dumpCommitted = ReadDumpState(r, 8);
     }
 
     private void CreateCommands()
@@ -260,7 +262,8 @@ internal sealed partial class RecordApplier : IAsyncDisposable
 
     /// <summary>
     /// Applies whole records (back to back, as in a RECORDS frame). Records at or below the last applied one
-    /// are skipped (already applied); the next must follow it without a gap. Commits whenever a transaction
+    /// are skipped (already applied); the next must follow it without a gap, unless it is a DUMP_START naming
+    /// this slave (its full dump replaces what the gap held). Commits whenever a transaction
     /// bound is reached at the end of a complete master transaction, and at the end when
     /// <paramref name="commitAtEnd"/> (unless the last record is Continued: its transaction stays open).
     /// </summary>
@@ -308,7 +311,11 @@ internal sealed partial class RecordApplier : IAsyncDisposable
                 if (h.Recno <= _txApplied)
                     continue; // applied before (a re-sent record after a reconnect, or a retry of a frame)
                 if (h.Recno != _txApplied + 1)
-                    throw new RecordStreamException($"the MCP sent record {h.Recno} after record {_txApplied}; records must follow each other without a gap");
+                {
+                    if (!IsDumpStartForThisSlave(h, payload))
+                        throw new RecordStreamException($"the MCP sent record {h.Recno} after record {_txApplied}; records must follow each other without a gap");
+                    await AcceptGapAsync(h, ct).ConfigureAwait(false);
+                }
 
                 BeginTransaction();
                 await ApplyRecordAsync(h, payload, ct).ConfigureAwait(false);
@@ -387,17 +394,37 @@ internal sealed partial class RecordApplier : IAsyncDisposable
 
     private ValueTask ApplyRecordAsync(RecordHeader h, ReadOnlyMemory<byte> payload, CancellationToken ct)
     {
+        AbandonTableDumpIfOpen(h);
         switch (h.Kind)
         {
             case RecordKind.Data:
+                if (_dump.IsFull)
+                {
+                    // Only a master that restarted mid-dump sends these; the dump's snapshot (or the next dump) covers them.
+                    SkipDataInFullDump(h);
+                    return ValueTask.CompletedTask;
+                }
                 return ApplyDataAsync(h, payload, ct);
+            case RecordKind.TableDumpBegin:
+                return ApplyTableDumpBeginAsync(h, payload, ct);
+            case RecordKind.TableDumpChunk:
+                return ApplyTableDumpChunkAsync(h, payload, ct);
+            case RecordKind.TableDumpEnd:
+                ApplyTableDumpEnd(h, payload);
+                return ValueTask.CompletedTask;
+            case RecordKind.DumpStart:
+                ApplyDumpStart(h, payload.Span);
+                return ValueTask.CompletedTask;
+            case RecordKind.DumpEnd:
+                ApplyDumpEnd(h, payload.Span);
+                return ValueTask.CompletedTask;
             case RecordKind.Relation:
                 ApplyRelation(h, payload.Span);
                 return ValueTask.CompletedTask;
             case RecordKind.Empty:
                 return ValueTask.CompletedTask; // nothing for this slave: only the recno moves
             default:
-                // TableDump*, DumpStart/End, Roles, Acl, Sequences, LargeObject, Catalog, Mark: each gets a
+                // Roles, Acl, Sequences, LargeObject, Catalog, Mark: each gets a
                 // handler here when its issue lands; until then the record is counted as applied.
                 if (_skippedKindsLogged.Add(h.Kind))
                     _log.Write(PgLogLevel.Log, $"record {h.Recno}: {h.Kind} records are not applied by this version of the slave agent; skipping them");
@@ -471,6 +498,7 @@ internal sealed partial class RecordApplier : IAsyncDisposable
         await FlushBatchAsync(ct).ConfigureAwait(false);
 
         Committed = new ApplyProgress(_txApplied, _txLast.Epoch, _txLast.CommitLsn, _txLast.CommitTime, Committed.McpId);
+        _dumpCommitted = _dump;
         _txOpen = false;
         _txBeginQueued = false;
         if (_txTouchedReplicatedTables)
@@ -484,6 +512,7 @@ internal sealed partial class RecordApplier : IAsyncDisposable
         _txOpen = false;
         _txBeginQueued = false;
         _txApplied = Committed.AppliedRecno;
+        ForgetUncommittedDumpState();
         _batch?.BatchCommands.Clear();
         _batchGeneration++;
         if (_conn is null)
@@ -649,6 +678,7 @@ internal sealed partial class RecordApplier : IAsyncDisposable
         _batch = null;
         _txOpen = false;
         _txBeginQueued = false;
+        ForgetUncommittedDumpState();
         _relations.InvalidateAll(_stagesToDrop);
         _stagesToDrop.Clear(); // temp tables die with the session
         _knownUserTypes.Clear();

@@ -233,6 +233,7 @@ public sealed partial class SlaveAgent
             Volatile.Write(ref _lastAcked, p.AppliedRecno);
             _status.OnApplied(p, applier.RowsApplied);
         }
+        _status.OnDump(applier.Dump);
         if (applier.ReplicatedTablesChanged)
         {
             applier.ReplicatedTablesChanged = false;

@@ -158,6 +158,9 @@ public sealed partial class SlaveAgent : IAsyncDisposable
             });
         }
         _status.OnOpened(p);
+        if (applier.Dump.IsFull)
+            _log.Write(PgLogLevel.Log, $"the slave is inside full dump {applier.Dump.FullDumpId} (begun at record {applier.Dump.StartRecno}, {applier.Dump.TablesDone} of {applier.Dump.TablesTotal} tables loaded); data records are skipped until its DUMP_END");
+        _status.OnDump(applier.Dump);
         _protectionDirty = true;
         await SyncProtectionAsync(ct).ConfigureAwait(false);
     }

@@ -45,6 +45,21 @@ public sealed class SlaveAgentStatus
     public DateTime? HaltedSince { get; set; }
     public bool WaitingForDump { get; set; }
     public string? DumpReason { get; set; }
+    /// <summary>A dump is being loaded: a full dump (DUMP_START … DUMP_END) or one table's.</summary>
+    public bool DumpRunning { get; set; }
+    /// <summary>The running full dump's id; null for a single table dump.</summary>
+    public long? DumpId { get; set; }
+    public int DumpTablesDone { get; set; }
+    /// <summary>Tables the full dump announced (1 for a single table dump).</summary>
+    public int DumpTablesTotal { get; set; }
+    /// <summary>Rows and bytes of rows loaded by the running dump (the current table's, not committed yet, included).</summary>
+    public long DumpRows { get; set; }
+    public long DumpBytes { get; set; }
+    /// <summary>The table being loaded.</summary>
+    public string? DumpTable { get; set; }
+    public DateTime? DumpStartedAt { get; set; }
+    /// <summary>Summary of the last finished dump.</summary>
+    public string? LastDump { get; set; }
     /// <summary>The last connection problem (MCP or database), while it lasts.</summary>
     public string? Problem { get; set; }
 
@@ -121,6 +136,18 @@ public sealed class SlaveAgentStatus
         }
         if (WaitingForDump)
             sb.Append(ci, $"waiting for a full dump: {DumpReason}\n");
+        if (DumpRunning)
+        {
+            sb.Append(DumpId is { } dumpId ? string.Create(ci, $"dump: full dump {dumpId}") : "dump: table dump");
+            sb.Append(ci, $", {DumpTablesDone} of {DumpTablesTotal} table{(DumpTablesTotal == 1 ? "" : "s")} done, {DumpRows} row{(DumpRows == 1 ? "" : "s")} ({DumpProgress.FormatBytes(DumpBytes)}) loaded");
+            if (DumpTable is not null)
+                sb.Append(ci, $"; loading {DumpTable}");
+            if (DumpStartedAt is { } started)
+                sb.Append(ci, $"; started {Time(started)}");
+            sb.Append('\n');
+        }
+        if (LastDump is not null)
+            sb.Append(ci, $"last dump: {LastDump}\n");
         if (Problem is not null)
             sb.Append(ci, $"problem: {Problem}\n");
         if (McpId is { } id)

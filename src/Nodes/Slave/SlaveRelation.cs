@@ -38,6 +38,9 @@ internal sealed class SlaveRelation
 
     public string Describe => $"{Info.Schema}.{Info.Name}";
 
+    /// <summary>The COPY statement table dumps load this table with (<see cref="ApplyPlan.BuildDumpCopySql"/>); null until built.</summary>
+    public string? DumpCopySql { get; set; }
+
     /// <summary>The plan for (op, mask), or null when none was built yet. Allocates nothing.</summary>
     public ApplyPlan? FindPlan(ChangeOp op, ReadOnlySpan<byte> mask)
     {
@@ -63,5 +66,6 @@ internal sealed class SlaveRelation
         }
         _plans.Clear();
         Target = null;
+        DumpCopySql = null;
     }
 }

@@ -65,6 +65,35 @@ internal sealed class StatusTracker
         }
     }
 
+    /// <summary>The dump being loaded (or the last one's summary) as of the last applied record.</summary>
+    public void OnDump(DumpProgress d)
+    {
+        lock (_lock)
+        {
+            _status.DumpRunning = d.Running;
+            _status.DumpId = d.FullDumpId;
+            _status.DumpTablesDone = d.TablesDone;
+            _status.DumpTablesTotal = d.TablesTotal;
+            _status.DumpRows = d.Rows;
+            _status.DumpBytes = d.Bytes;
+            _status.DumpTable = d.CurrentTable;
+            _status.DumpStartedAt = d.StartedAt;
+            _status.LastDump = d.LastSummary;
+            if (d.IsFull)
+            {
+                // The dump the slave waited for arrives.
+                _status.WaitingForDump = false;
+                _status.DumpReason = null;
+                if (_status.State is "streaming" or "waiting for a full dump")
+                    _status.State = "loading a full dump";
+            }
+            else if (_status.State == "loading a full dump")
+            {
+                _status.State = "streaming";
+            }
+        }
+    }
+
     /// <summary>Sets the applied record as read from the database at open (not counted as restored since start).</summary>
     public void OnOpened(in ApplyProgress committed)
     {

@@ -14,7 +14,8 @@ internal sealed class RecordFactory : IDisposable
     private uint _seq;
     private bool _inContinued;
 
-    public long Recno { get; private set; }
+    /// <summary>Recno of the last record built; set it to leave a gap (the next record is Recno + 1).</summary>
+    public long Recno { get; set; }
     public uint Epoch { get; set; } = 1;
 
     /// <summary>A RELATION record for these tables.</summary>
@@ -48,6 +49,52 @@ internal sealed class RecordFactory : IDisposable
         _b.Begin(kind);
         _b.Write([1, 2, 3]);
         return Finish(false);
+    }
+
+    /// <summary>TABLE_DUMP_BEGIN (Continued): one TRUNCATE section of the table.</summary>
+    public byte[] DumpBegin(RelationInfo rel, SlaveSet? slaves = null)
+    {
+        _b.Begin(RecordKind.TableDumpBegin, RecordFlags.Continued);
+        _b.BeginSection(rel.TableId, ChangeOp.Truncate, slaves ?? SlaveSet.All, 0);
+        _b.EndSection();
+        return Finish(continued: true);
+    }
+
+    /// <summary>TABLE_DUMP_CHUNK (Continued): one INSERT section of all columns.</summary>
+    public byte[] DumpChunk(RelationInfo rel, Tuples rows, SlaveSet? slaves = null)
+    {
+        _b.Begin(RecordKind.TableDumpChunk, RecordFlags.Continued);
+        _b.Add(rel, ChangeOp.Insert, rows, slaves: slaves);
+        return Finish(continued: true);
+    }
+
+    /// <summary>TABLE_DUMP_END: one INSERT section without rows whose row_count is the dump's total.</summary>
+    public byte[] DumpEnd(RelationInfo rel, int rowCount, SlaveSet? slaves = null)
+    {
+        _b.Begin(RecordKind.TableDumpEnd);
+        Span<byte> head = _b.GetSpan(SectionHeader.Size);
+        new SectionHeader
+        {
+            TableId = rel.TableId, Op = ChangeOp.Insert, Slaves = slaves ?? SlaveSet.All, FieldCount = (short)rel.Columns.Count, RowCount = rowCount,
+        }.Write(head);
+        _b.Advance(SectionHeader.Size);
+        return Finish(continued: false);
+    }
+
+    /// <summary>The whole dump of one table: BEGIN, one CHUNK per part, END with the total.</summary>
+    public byte[][] TableDump(RelationInfo rel, params Tuples[] parts) =>
+        [DumpBegin(rel), .. parts.Select(t => DumpChunk(rel, t)), DumpEnd(rel, parts.Sum(t => t.Count))];
+
+    public byte[] DumpStart(uint dumpId, SlaveSet slaves, int tables) => Marker(RecordKind.DumpStart, new DumpMarker(dumpId, slaves, tables, _lsn + 0xFF));
+
+    public byte[] DumpEnd(uint dumpId, SlaveSet slaves, int tables) => Marker(RecordKind.DumpEnd, new DumpMarker(dumpId, slaves, tables, _lsn));
+
+    private byte[] Marker(RecordKind kind, DumpMarker m)
+    {
+        _b.Begin(kind);
+        m.Write(_b.GetSpan(DumpMarker.Size));
+        _b.Advance(DumpMarker.Size);
+        return Finish(continued: false);
     }
 
     private byte[] Finish(bool continued)
