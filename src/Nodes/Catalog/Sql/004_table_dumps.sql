@@ -1,4 +1,4 @@
--- MammothFast catalog, migration 3: table dumps the master agent owes the slaves (local, never published).
+-- MammothFast catalog, migration 4: table dumps the master agent owes the slaves (local, never published).
 --
 -- enable_replication() on a table that has rows inserts a row here in the same transaction; the master
 -- agent dumps the table at a snapshot ordered against the change stream (docs/dumps.md) and deletes the
