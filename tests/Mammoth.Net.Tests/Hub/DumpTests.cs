@@ -8,6 +8,9 @@ using Xunit;
 namespace Mammoth.Net.Tests.Hub;
 
 /// <summary>Full dumps through the MCP (docs/dumps.md, "The MCP"), with a fake master and recording slaves.</summary>
+// Not in parallel with each other: HubTests measures the process's managed memory while a slave is stuck,
+// and the dump tests allocate megabytes of records meanwhile.
+[Collection(HubMemory.Name)]
 public class DumpTests
 {
     // Recycling as soon as every slave acknowledged a segment; segments of 1 MB.

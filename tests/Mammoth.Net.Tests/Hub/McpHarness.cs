@@ -297,3 +297,10 @@ internal sealed class RecordingSlave : IAsyncDisposable
         await _link.DisposeAsync();
     }
 }
+
+/// <summary>Tests that run one at a time because one of them measures the process's managed memory.</summary>
+[Xunit.CollectionDefinition(Name)]
+public sealed class HubMemory
+{
+    public const string Name = "hub memory";
+}
