@@ -33,12 +33,24 @@ public readonly record struct DumpMarker(uint DumpId, SlaveSet Slaves, int Table
     {
         if (s.Length != Size)
             throw new FormatException($"a DUMP_START/DUMP_END payload is {Size} bytes, not {s.Length}");
+        if (!TryRead(s, out DumpMarker m))
+            throw new FormatException($"a dump marker counts {BinaryPrimitives.ReadInt32BigEndian(s[13..])} tables");
+        return m;
+    }
+
+    /// <summary>Reads a marker without throwing (the MCP's hot paths); false when the payload is not one.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> s, out DumpMarker marker)
+    {
+        marker = default;
+        if (s.Length != Size)
+            return false;
         bool all = (s[4] & AllSlavesFlag) != 0;
         int tables = BinaryPrimitives.ReadInt32BigEndian(s[13..]);
         if (tables < 0)
-            throw new FormatException($"a dump marker counts {tables} tables");
-        return new DumpMarker(BinaryPrimitives.ReadUInt32BigEndian(s),
+            return false;
+        marker = new DumpMarker(BinaryPrimitives.ReadUInt32BigEndian(s),
             new SlaveSet(all ? 0 : BinaryPrimitives.ReadUInt64BigEndian(s[5..]), all), tables,
             BinaryPrimitives.ReadUInt64BigEndian(s[17..]));
+        return true;
     }
 }

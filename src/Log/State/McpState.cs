@@ -10,13 +10,16 @@ public enum SlaveSyncState
     SYNC,
     /// <summary>Out of sync: disconnected, halted on an error, or behind, but its next record is still in the queue.</summary>
     DESYNC,
-    /// <summary>Needs (or is receiving) a full dump: never synced, or its next record was recycled.</summary>
+    /// <summary>Needs (or is receiving) a full dump: never synced, its next record was recycled, or MCP REFRESH. Until it acknowledges the DUMP_END of its dump.</summary>
     DUMP,
 }
 
 /// <summary>What the MCP remembers about one slave.</summary>
 public sealed class SlaveRecord
 {
+    /// <summary>The dump reason of a slave the MCP has never streamed to (it may still stream from record 1).</summary>
+    public const string NeverSynced = "never synced";
+
     public int SlaveNo { get; set; }
     public SlaveSyncState State { get; set; } = SlaveSyncState.DUMP;
     /// <summary>Last recno the slave acknowledged as applied (0: none).</summary>
@@ -30,6 +33,28 @@ public sealed class SlaveRecord
     /// <summary>Why the slave is in DUMP (never synced, recycled past, refresh).</summary>
     public string? DumpReason { get; set; }
     public DateTime? DumpRequestedAt { get; set; }
+    /// <summary>
+    /// The txlog's next recno when the slave went to DUMP: its dump is the first DUMP_START naming it at or
+    /// after this record (null: no dump asked for yet, e.g. never synced).
+    /// </summary>
+    public long? DumpSinceRecno { get; set; }
+    /// <summary>Where its dump started: the DUMP_START naming it (null: not appended yet).</summary>
+    public long? DumpStartRecno { get; set; }
+    /// <summary>The dump_id of that DUMP_START; its DUMP_END carries the same.</summary>
+    public uint? DumpId { get; set; }
+    /// <summary>Tables in that dump.</summary>
+    public int? DumpTables { get; set; }
+    /// <summary>The DUMP_END of that dump: once the slave acknowledges it, the slave is SYNC.</summary>
+    public long? DumpEndRecno { get; set; }
+
+    /// <summary>Forgets the dump in progress (the slave left DUMP, or needs another dump).</summary>
+    public void ClearDumpProgress()
+    {
+        DumpStartRecno = null;
+        DumpId = null;
+        DumpTables = null;
+        DumpEndRecno = null;
+    }
 }
 
 /// <summary>One promotion, kept so that PROMOTE BACK can undo it.</summary>
@@ -70,7 +95,7 @@ public sealed class McpState
         foreach (SlaveRecord s in Slaves)
             if (s.SlaveNo == slaveNo)
                 return s;
-        var added = new SlaveRecord { SlaveNo = slaveNo, DumpReason = "never synced" };
+        var added = new SlaveRecord { SlaveNo = slaveNo, DumpReason = SlaveRecord.NeverSynced };
         Slaves.Add(added);
         Slaves.Sort((a, b) => a.SlaveNo.CompareTo(b.SlaveNo));
         return added;

@@ -45,6 +45,9 @@ public sealed partial class McpServer
             // A slave whose next record is gone needs a dump (e.g. the queue was recycled while we were down).
             if (r.State != SlaveSyncState.DUMP && r.AckRecno + 1 < first)
                 MarkDump(r, $"its next record {r.AckRecno + 1} was recycled (the queue starts at {first})");
+            // A state file from before dumps were tracked: the dump starts after what the queue holds now.
+            else if (IsWaitingForDump(r) && r.DumpSinceRecno is null)
+                r.DumpSinceRecno = TxLog.NextRecno;
         }
         SaveStateNow();
     }
@@ -93,8 +96,28 @@ public sealed partial class McpServer
             if (recno > r.AckRecno)
                 r.AckRecno = recno;
             r.LastSeen = DateTime.UtcNow;
+            // The slave's acknowledgement of the DUMP_END naming it is the end of its dump.
+            if (r.State == SlaveSyncState.DUMP && r.DumpEndRecno is long end && recno >= end)
+                FinishDumpLocked(r);
             _stateDirty = true;
         }
+    }
+
+    /// <summary>SLAVE_STATUS: halted or resumed. A slave in DUMP stays in DUMP (a halted dump is still its dump).</summary>
+    internal void OnSlaveStatus(int slaveNo, bool halted, string? error)
+    {
+        lock (_stateLock)
+        {
+            SlaveRecord r = _state.Slave(slaveNo);
+            if (IsWaitingForDump(r))
+            {
+                r.HaltError = halted ? error : null;
+                r.LastSeen = DateTime.UtcNow;
+                _stateDirty = true;
+                return;
+            }
+        }
+        SetSlaveState(slaveNo, halted ? SlaveSyncState.DESYNC : SlaveSyncState.SYNC, halted ? error : null);
     }
 
     internal void SetSlaveState(int slaveNo, SlaveSyncState state, string? haltError = null)
@@ -110,6 +133,8 @@ public sealed partial class McpServer
             {
                 r.DumpReason = null;
                 r.DumpRequestedAt = null;
+                r.DumpSinceRecno = null;
+                r.ClearDumpProgress();
             }
             r.LastSeen = DateTime.UtcNow;
             _stateDirty = true;
@@ -131,6 +156,11 @@ public sealed partial class McpServer
         r.State = SlaveSyncState.DUMP;
         r.DumpReason = reason;
         r.DumpRequestedAt = DateTime.UtcNow;
+        // Its dump is the first DUMP_START naming it from here on (one in progress is left behind: the dump
+        // asked for now comes after it). Appends are ordered with this call: a REFRESH arrives in the master's
+        // stream before the dump it causes, and a DUMP_REQUEST is sent only after this.
+        r.DumpSinceRecno = TxLog.NextRecno;
+        r.ClearDumpProgress();
         _stateDirty = true;
     }
 
@@ -181,9 +211,10 @@ public sealed partial class McpServer
         SlavePosition[] positions;
         lock (_stateLock)
         {
+            long first = TxLog.FirstRecno;
             positions = _state.Slaves
-                .Where(r => r.State != SlaveSyncState.DUMP)
-                .Select(r => new SlavePosition(r.SlaveNo, r.AckRecno))
+                .Where(r => r.State != SlaveSyncState.DUMP || r.DumpSinceRecno is not null)
+                .Select(r => new SlavePosition(r.SlaveNo, RecyclePosition(r, first)))
                 .ToArray();
         }
         RecycleResult result = TxLog.Recycle(s.QueueMinSize, s.QueueMaxSize, positions);
@@ -191,7 +222,11 @@ public sealed partial class McpServer
         {
             _log.Write(PgLogLevel.Log, $"recycled {result.SegmentsRemoved} txlog segment(s), {result.BytesFreed} bytes; the queue now starts at record {result.FirstRecno}");
             foreach (int slave in result.SlavesBehind)
+            {
+                if (DumpStillServable(slave, result.FirstRecno))
+                    continue; // in DUMP already, and where its dump starts (or will) is still held
                 RequestDump(slave, $"its next record was recycled (mcp_queue_max_size reached; the queue starts at {result.FirstRecno})");
+            }
             foreach (SlaveSession session in SlaveSessions())
                 session.Wake();
         }

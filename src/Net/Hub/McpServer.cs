@@ -114,6 +114,7 @@ public sealed partial class McpServer : IAsyncDisposable
         _background.Add(Task.Run(RecycleLoopAsync));
         _background.Add(Task.Run(EchoLoopAsync));
         StartIndexer();
+        StartDumpWatcher();
         return Task.CompletedTask;
     }
 

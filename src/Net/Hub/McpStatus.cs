@@ -9,7 +9,25 @@ namespace Mammoth.Net.Hub;
 
 /// <summary>One slave line of mcp_stat.</summary>
 public sealed record SlaveStatusLine(int SlaveNo, SlaveSyncState State, long FirstRecord, long AckRecord, DateTime? LastSeen,
-    bool Connected, long LagRecords, long LagBytes, double LagSeconds, string? HaltError, string? DumpReason);
+    bool Connected, long LagRecords, long LagBytes, double LagSeconds, string? HaltError, string? DumpReason,
+    long? DumpStartRecord = null, int? DumpTables = null, long? DumpEndRecord = null)
+{
+    /// <summary>What the status says about a slave in DUMP: where its dump stands, then why it needs one.</summary>
+    public string? DumpText
+    {
+        get
+        {
+            if (DumpReason is null)
+                return null;
+            if (DumpStartRecord is not long start)
+                return DumpReason;
+            var ci = CultureInfo.InvariantCulture;
+            string tables = DumpTables == 1 ? "1 table" : string.Create(ci, $"{DumpTables ?? 0} tables");
+            string ended = DumpEndRecord is long end ? string.Create(ci, $", ended at record {end} (not yet acknowledged)") : "";
+            return string.Create(ci, $"started at record {start} ({tables}){ended}; {DumpReason}");
+        }
+    }
+}
 
 /// <summary>What mcp_stat prints: read from the txlog folder's files, so it works while the MCP is down.</summary>
 public sealed record McpStatusReport(
@@ -37,7 +55,9 @@ public sealed record McpStatusReport(
             if (lagRecords > 0 && log.TryReadHeader(Math.Max(r.AckRecno + 1, baseRecno), out RecordHeader h) && h.CommitTime != 0)
                 lagSeconds = Math.Max(0, (now - PgTime.ToDateTime(h.CommitTime)).TotalSeconds);
             lines.Add(new SlaveStatusLine(no, r.State, r.AckRecno + 1, r.AckRecno, r.LastSeen, r.Connected && ServerAlive(state),
-                lagRecords, lagBytes, lagSeconds, r.HaltError, r.State == SlaveSyncState.DUMP ? r.DumpReason : null));
+                lagRecords, lagBytes, lagSeconds, r.HaltError, r.State == SlaveSyncState.DUMP ? r.DumpReason : null,
+                r.State == SlaveSyncState.DUMP ? r.DumpStartRecno : null, r.State == SlaveSyncState.DUMP ? r.DumpTables : null,
+                r.State == SlaveSyncState.DUMP ? r.DumpEndRecno : null));
         }
         long first = lines.Count > 0 ? lines.Min(l => l.FirstRecord) : baseRecno;
         long ack = lines.Count > 0 ? lines.Min(l => l.AckRecord) : baseRecno - 1;
@@ -76,8 +96,8 @@ public sealed record McpStatusReport(
             sb.Append(ci, $"Slave{s.SlaveNo} -- records: {s.LagRecords}  bytes: {s.LagBytes}  seconds: {s.LagSeconds:0.0}  {(s.Connected ? "connected" : "not connected")}");
             if (s.HaltError is not null)
                 sb.Append("  HALTED: ").Append(s.HaltError);
-            if (s.DumpReason is not null)
-                sb.Append("  dump: ").Append(s.DumpReason);
+            if (s.DumpText is { } dump)
+                sb.Append("  dump: ").Append(dump);
             sb.AppendLine();
         }
         sb.AppendLine();
@@ -141,11 +161,22 @@ public sealed record McpStatusReport(
                 w.WriteNumber("lag_seconds", Math.Round(s.LagSeconds, 3));
                 w.WriteString("halt_error", s.HaltError);
                 w.WriteString("dump_reason", s.DumpReason);
+                WriteOptional(w, "dump_start_record", s.DumpStartRecord);
+                WriteOptional(w, "dump_tables", s.DumpTables);
+                WriteOptional(w, "dump_end_record", s.DumpEndRecord);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is long v)
+            w.WriteNumber(name, v);
+        else
+            w.WriteNull(name);
     }
 }

@@ -18,13 +18,22 @@ internal enum FilterVerdict
 /// <summary>
 /// Per-slave table sets: a slave receives only the sections whose slave set contains it. Rows of a table
 /// enabled for slave 0 only never cross the network to slave 1; a record with nothing for a slave becomes a
-/// small EMPTY record so that the slave's recno sequence has no gaps.
+/// small EMPTY record so that the slave's recno sequence has no gaps. Data and TABLE_DUMP_BEGIN/CHUNK/END
+/// records are filtered by section; DUMP_START/DUMP_END go as they are to the slaves their marker names and
+/// as EMPTY to the others; every other kind goes to every slave.
 /// </summary>
 internal static class SlaveFilter
 {
     public static FilterVerdict Classify(RecordKind kind, ReadOnlySpan<byte> payload, int slave)
     {
-        if (kind is not (RecordKind.Data or RecordKind.TableDumpChunk))
+        if (kind is RecordKind.DumpStart or RecordKind.DumpEnd)
+        {
+            // A full dump frames its tables for its targets only: a slave already in sync skips a dump meant
+            // for another. A payload that is not a marker goes out as is: the slave halts on it with a clear
+            // error instead of silently missing a dump.
+            return !DumpMarker.TryRead(payload, out DumpMarker m) || m.Slaves.Contains(slave) ? FilterVerdict.AsIs : FilterVerdict.Empty;
+        }
+        if (kind is not (RecordKind.Data or RecordKind.TableDumpBegin or RecordKind.TableDumpChunk or RecordKind.TableDumpEnd))
             return FilterVerdict.AsIs;
         int mine = 0, others = 0;
         foreach (Section s in PayloadReader.Sections(payload))

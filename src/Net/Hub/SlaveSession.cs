@@ -12,10 +12,22 @@ namespace Mammoth.Net.Hub;
 /// the slave's own pace (its socket is the only thing it can fill: a slow slave slows nobody else), and
 /// ACKs back. Records are filtered to the slave's tables; records with nothing for it become EMPTY.
 /// </summary>
+/// <remarks>
+/// A slave in DUMP is first told so (STATE DUMP). If its next record is gone (or it is ahead of the queue, or a
+/// dump was asked for it by MCP REFRESH while it was away), the session waits until the DUMP_START of its dump
+/// is in the txlog and streams from there: the one recno gap a slave accepts is the one before a DUMP_START
+/// naming it. A slave in DUMP that is already past that DUMP_START (it reconnects mid-dump) goes on from its
+/// next record, and one that still streams (MCP REFRESH) simply reaches it.
+/// </remarks>
 internal sealed class SlaveSession : Session
 {
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _sentRecno;
+    // Acks that only restate what the slave applied before its dump stream began are ignored: while it waits,
+    // below the DUMP_START it is streamed from, and its SUBSCRIBE position when that is beyond what it was sent.
+    private volatile bool _waitingForDump;
+    private long _ignoreAcksBelow;
+    private long _subscribedApplied = -1;
 
     public SlaveSession(McpServer server, FrameConnection connection, Hello hello) : base(server, connection, hello)
     {
@@ -50,7 +62,7 @@ internal sealed class SlaveSession : Session
 
         long next = Admit(sub);
         Volatile.Write(ref _sentRecno, next - 1);
-        Task sender = next > 0 ? SendLoopAsync(next, ct) : Task.CompletedTask;
+        Task sender = ServeAsync(next, ct);
         try
         {
             await ReceiveLoopAsync(ct).ConfigureAwait(false);
@@ -67,31 +79,53 @@ internal sealed class SlaveSession : Session
     {
         TxLog log = Server.TxLog;
         long first = log.FirstRecno, last = log.LastRecno;
-        SlaveSyncState state;
         string? reason;
+        bool inDump;
+        long? dumpStart, dumpEnd;
         lock (Server.StateLock)
         {
             SlaveRecord r = Server.State.Slave(SlaveNo);
-            state = r.State;
             reason = r.DumpReason;
+            inDump = McpServer.IsWaitingForDump(r);
+            dumpStart = r.DumpStartRecno;
+            dumpEnd = r.DumpEndRecno;
         }
         if (sub.NextRecno < 1)
             throw new ProtocolException(ErrorCode.Protocol, $"slave {SlaveNo} subscribed from record {sub.NextRecno}; records start at 1");
-        if (sub.NextRecno < first)
+        _subscribedApplied = sub.NextRecno - 1;
+        bool servable = sub.NextRecno >= first && sub.NextRecno <= last + 1;
+        if (inDump)
+        {
+            if (dumpStart is long start && servable && sub.NextRecno > start && dumpEnd is long end && sub.NextRecno > end)
+            {
+                // It applied its whole dump, but its acknowledgement of the DUMP_END was lost (an MCP crash).
+                Server.OnAck(SlaveNo, sub.NextRecno - 1);
+            }
+            else if (dumpStart is long start2 && servable && sub.NextRecno >= start2)
+            {
+                // Reconnected in the middle of its dump (or right at its DUMP_START): it goes on from there.
+                _ = TellStateAsync(SlaveSyncState.DUMP, first, $"continuing your full dump (it started at record {start2}) from record {sub.NextRecno}");
+                Server.OnAck(SlaveNo, sub.NextRecno - 1);
+                Log.Write(PgLogLevel.Log, $"slave {SlaveNo} goes on with its full dump from record {sub.NextRecno} (the dump started at record {start2})");
+                return sub.NextRecno;
+            }
+            else
+            {
+                _ = TellStateAsync(SlaveSyncState.DUMP, first, "waiting for a full dump: " + reason);
+                return 0;
+            }
+        }
+        else if (sub.NextRecno < first)
         {
             Server.RequestDump(SlaveNo, $"its next record {sub.NextRecno} was recycled (the queue starts at {first})");
             _ = TellStateAsync(SlaveSyncState.DUMP, first, "your next record was recycled; waiting for a full dump");
             return 0;
         }
-        if (sub.NextRecno > last + 1)
+        else if (sub.NextRecno > last + 1)
         {
+            Server.ForgetAck(SlaveNo);
             Server.RequestDump(SlaveNo, $"it has applied up to record {sub.NextRecno - 1} but the queue ends at {last} (the txlog was replaced)");
             _ = TellStateAsync(SlaveSyncState.DUMP, first, "you are ahead of this MCP's queue; waiting for a full dump");
-            return 0;
-        }
-        if (state == SlaveSyncState.DUMP && reason is not null && reason != "never synced")
-        {
-            _ = TellStateAsync(SlaveSyncState.DUMP, first, "waiting for a full dump: " + reason);
             return 0;
         }
         Server.SetSlaveState(SlaveNo, SlaveSyncState.SYNC);
@@ -127,6 +161,8 @@ internal sealed class SlaveSession : Session
             {
                 case FrameType.Ack:
                     long ack = Messages.ReadAck(f.Payload);
+                    if (_waitingForDump || ack < Volatile.Read(ref _ignoreAcksBelow) || (ack == _subscribedApplied && ack > SentRecno))
+                        break; // restates what it applied before its dump stream (see the fields)
                     if (ack > SentRecno)
                         throw new ProtocolException(ErrorCode.Protocol, $"slave {SlaveNo} acknowledged record {ack}, which it was never sent (last sent {SentRecno})");
                     Server.OnAck(SlaveNo, ack);
@@ -134,14 +170,8 @@ internal sealed class SlaveSession : Session
                 case FrameType.SlaveStatus:
                     SlaveStatus st = Messages.ReadSlaveStatus(f.Payload);
                     if (st.Halted)
-                    {
                         Log.Write(PgLogLevel.Error, $"slave {SlaveNo} halted at record {st.AppliedRecno + 1}: {st.Error}");
-                        Server.SetSlaveState(SlaveNo, SlaveSyncState.DESYNC, st.Error);
-                    }
-                    else
-                    {
-                        Server.SetSlaveState(SlaveNo, SlaveSyncState.SYNC);
-                    }
+                    Server.OnSlaveStatus(SlaveNo, st.Halted, st.Error);
                     break;
                 default:
                     if (!await HandleCommonAsync(f, ct).ConfigureAwait(false))
@@ -154,7 +184,70 @@ internal sealed class SlaveSession : Session
         }
     }
 
-    private async Task SendLoopAsync(long next, CancellationToken ct)
+    /// <summary>
+    /// Streams from <paramref name="next"/>; when that is 0, or once the next record is gone, waits for the
+    /// slave's DUMP_START and streams from it.
+    /// </summary>
+    private async Task ServeAsync(long next, CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                if (next == 0)
+                {
+                    _waitingForDump = true;
+                    next = await WaitForDumpStartAsync(ct).ConfigureAwait(false);
+                    Volatile.Write(ref _ignoreAcksBelow, next);
+                    Volatile.Write(ref _sentRecno, next - 1);
+                    Server.OnAck(SlaveNo, next - 1); // its position in this queue: right before its dump
+                    _waitingForDump = false;
+                    Log.Write(PgLogLevel.Log, $"slave {SlaveNo} streams its full dump from record {next}");
+                }
+                if (!await SendLoopAsync(next, ct).ConfigureAwait(false))
+                    return;
+                next = 0;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Waits until the slave's record says where its dump starts (the dump watcher notes it and wakes us).</summary>
+    private async Task<long> WaitForDumpStartAsync(CancellationToken ct)
+    {
+        TxLog log = Server.TxLog;
+        while (true)
+        {
+            Task woken = Volatile.Read(ref _wake).Task;
+            long first = log.FirstRecno;
+            string? lost = null;
+            lock (Server.StateLock)
+            {
+                SlaveRecord r = Server.State.Slave(SlaveNo);
+                if (r.State == SlaveSyncState.DUMP && r.DumpStartRecno is long start)
+                {
+                    if (start >= first)
+                        return start;
+                    lost = $"the start of its dump (record {start}) was recycled before it was streamed (the queue starts at {first})";
+                }
+                else if (r.State == SlaveSyncState.DUMP && r.DumpSinceRecno is long since && since < first)
+                {
+                    lost = $"records from {since} on, where its dump was to start, were recycled (the queue starts at {first})";
+                }
+            }
+            if (lost is not null)
+            {
+                Server.RequestDump(SlaveNo, lost);
+                continue;
+            }
+            await woken.WaitAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Streams until cancelled (false) or until the next record is gone and the slave waits for a dump (true).</summary>
+    private async Task<bool> SendLoopAsync(long next, CancellationToken ct)
     {
         TxLog log = Server.TxLog;
         int maxBatch = Math.Min(Server.Options.SlaveBatchBytes, Connection.MaxFramePayload);
@@ -197,14 +290,16 @@ internal sealed class SlaveSession : Session
                         await Task.WhenAny(advanced, woken).WaitAsync(ct).ConfigureAwait(false);
                         continue;
                     case ReadStatus.Recycled:
-                        Server.RequestDump(SlaveNo, $"its next record {reader.NextRecno} was recycled while it was being streamed");
+                        // In DUMP already with its dump start still held: it goes on from there (a gap the slave takes).
+                        if (!Server.DumpStillServable(SlaveNo, log.FirstRecno))
+                            Server.RequestDump(SlaveNo, $"its next record {reader.NextRecno} was recycled while it was being streamed");
                         await TellStateAsync(SlaveSyncState.DUMP, log.FirstRecno, "your next record was recycled; waiting for a full dump").ConfigureAwait(false);
-                        return;
+                        return true;
                     case ReadStatus.Damaged:
                         Log.Write(PgLogLevel.Error, $"slave {SlaveNo}: cannot serve {reader.Problem}");
                         Server.RequestDump(SlaveNo, $"record {reader.NextRecno} in the txlog is damaged");
                         await TellStateAsync(SlaveSyncState.DUMP, log.FirstRecno, "the next record is damaged in the MCP's txlog; waiting for a full dump").ConfigureAwait(false);
-                        return;
+                        return true;
                 }
             }
         }
@@ -212,6 +307,7 @@ internal sealed class SlaveSession : Session
         {
             Abort(CloseReason ?? $"sending to slave {SlaveNo} failed");
         }
+        return false;
     }
 
     private void Add(SlaveBatch batch, in LogRecord rec)

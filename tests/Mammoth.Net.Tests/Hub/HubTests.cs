@@ -8,6 +8,9 @@ using Xunit;
 
 namespace Mammoth.Net.Tests.Hub;
 
+// Not in parallel with each other: HubTests measures the process's managed memory while a slave is stuck,
+// and the dump tests allocate megabytes of records meanwhile.
+[Collection(HubMemory.Name)]
 public class HubTests
 {
     /// <summary>Sends transactions from..to in frames of 1..maxPerFrame records.</summary>
