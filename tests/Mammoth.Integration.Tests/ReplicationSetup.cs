@@ -30,6 +30,12 @@ public sealed class ReplicationSetup : IAsyncLifetime
 
     public string Conn(LocalCluster c) => c.ConnectionString(Database);
 
+    /// <summary>The MCP's txlog folder (what mcp_stat reads).</summary>
+    public string QueuePath => Path.Combine(_dir, "queue");
+
+    /// <summary>mcp_stat of the MCP's queue.</summary>
+    public McpStatusReport Status() => McpStatusReport.Read(QueuePath);
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_dir);
@@ -150,6 +156,16 @@ public sealed class ReplicationSetup : IAsyncLifetime
                 Assert.Equal(0L, await PgTables.CountAsync(Conn(Slave(s)), table));
             }
         }
+    }
+
+    /// <summary>The log of agent <paramref name="name"/> so far ("" before it wrote one).</summary>
+    public string AgentLog(string name)
+    {
+        string path = Path.Combine(_dir, name + ".log");
+        if (!File.Exists(path))
+            return "";
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return new StreamReader(f).ReadToEnd();
     }
 
     /// <summary>Logs of every component, tail first, for failure messages.</summary>

@@ -169,10 +169,15 @@ public sealed partial class McpServer
     {
         lock (_stateLock)
         {
-            for (int i = 0; i < _state.Slaves.Count; i++)
-                MarkDump(_state.Slaves[i], "MCP REFRESH");
+            foreach (SlaveRecord r in _state.Slaves)
+            {
+                // A slave that never connected keeps its reason: it is not owed a dump on every master connect.
+                if (!(r.State == SlaveSyncState.DUMP && r.DumpReason == SlaveRecord.NeverSynced))
+                    MarkDump(r, "MCP REFRESH");
+            }
         }
         _log.Write(PgLogLevel.Log, "MCP REFRESH: every slave gets a full dump");
+        _ = Master?.SendDumpRequestAsync(-1, "MCP REFRESH");
     }
 
     /// <summary>Slaves whose dump the master has not been told about yet (sent when it connects).</summary>
@@ -182,8 +187,12 @@ public sealed partial class McpServer
         lock (_stateLock)
         {
             foreach (SlaveRecord r in _state.Slaves)
-                if (r.State == SlaveSyncState.DUMP)
+            {
+                // Not for a slave that never connected (it may stream from record 1, or asks when it connects),
+                // nor for one whose dump is already whole in the queue (it is only slow to apply it).
+                if (r.State == SlaveSyncState.DUMP && r.DumpReason != SlaveRecord.NeverSynced && r.DumpEndRecno is null)
                     list.Add(((short)r.SlaveNo, r.DumpReason ?? "needs a dump"));
+            }
         }
         return list;
     }
