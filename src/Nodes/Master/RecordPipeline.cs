@@ -206,6 +206,7 @@ internal sealed class RecordPipeline : IDisposable
             {
                 try
                 {
+                    _stats.Frame();
                     await link.SendRecordsAsync(buffer.AsMemory(0, length), ct).ConfigureAwait(false);
                 }
                 finally
