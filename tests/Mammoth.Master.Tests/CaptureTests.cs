@@ -135,13 +135,19 @@ public sealed class CaptureTests(PgServerFixture pg)
         Assert.Equal([3, 4], two.Rows.Select(r => Int4(Fields(r)[0])));
     }
 
-    [Fact]
-    public async Task A_100k_row_transaction_travels_in_bounded_parts()
+    /// <remarks>
+    /// With an in-flight bound below the part size, capture waits for each part's DURABLE before the next one;
+    /// a part whose FIFO entry were queued only after its write returned could wait for a DURABLE that already came.
+    /// </remarks>
+    [Theory]
+    [InlineData(1024 * 1024)]
+    [InlineData(64 * 1024)]
+    public async Task A_100k_row_transaction_travels_in_bounded_parts(int maxInFlight)
     {
         var options = new MasterAgentOptions
         {
             MaxRecordPayload = 256 * 1024,
-            MaxInFlightBytes = 1024 * 1024,
+            MaxInFlightBytes = maxInFlight,
             FrameBytes = 64 * 1024,
             ConfirmInterval = TimeSpan.FromMilliseconds(20),
             ReconnectDelay = TimeSpan.FromMilliseconds(200),

@@ -18,9 +18,10 @@ namespace Mammoth.Nodes.Master;
 /// after a back-off; nothing carries over but the slot's position and what the MCP stored.
 /// </summary>
 /// <remarks>
-/// Tasks of a session: the capture loop (stream → records → pipeline), the sender (pipeline → RECORDS
-/// frames), the confirmer (DURABLE → slot flush LSN), the request worker (LISTEN, heartbeat), and the dump
-/// coordinator (table dumps and DUMP_REQUESTs, see <see cref="DumpCoordinator"/>). The first to fail ends them all.
+/// Tasks of a session: the capture loop (stream → records → RECORDS frames), the confirmer (DURABLE → slot
+/// flush LSN), the request worker (LISTEN, heartbeat), and the dump coordinator (table dumps and
+/// DUMP_REQUESTs, see <see cref="DumpCoordinator"/>), besides the MCP link's own receive loop. The first to
+/// fail ends them all.
 /// </remarks>
 internal sealed class CaptureSession(NodeSettings settings, MammothLog log, MasterAgentOptions options, MasterStatistics stats)
 {
@@ -102,7 +103,7 @@ internal sealed class CaptureSession(NodeSettings settings, MammothLog log, Mast
         log.Write(PgLogLevel.Log,
             $"connected to the MCP at {settings.McpAddress}:{settings.McpPort} (epoch {welcome.Epoch}); it holds this master's records up to commit LSN {PgTime.FormatLsn(welcome.LastEpoch == welcome.Epoch ? welcome.LastLsn : 0)}; streaming slot {MasterCatalog.SlotName} from {PgTime.FormatLsn(confirmedFlush)}");
 
-        using var pipeline = new RecordPipeline(welcome.Epoch, link.LastDurable, options, stats, log);
+        using var pipeline = new RecordPipeline(link, welcome.Epoch, link.LastDurable, options, stats, log);
         var relations = new RelationCache(catalog);
         using var encoder = new TransactionEncoder(welcome.Epoch, options, relations, map, pipeline, stats);
         var requests = new RequestWorker(commandCs.ConnectionString, link, options, stats, log, () => Volatile.Read(ref _lastActivity));
@@ -115,7 +116,6 @@ internal sealed class CaptureSession(NodeSettings settings, MammothLog log, Mast
         [
             link.Completion,
             CaptureLoopAsync(repl, catalog, encoder, relations, pipeline, map, snapshots, dumps, cts.Token),
-            pipeline.RunSenderAsync(link, cts.Token),
             ConfirmLoopAsync(repl, link, pipeline, welcome.Epoch, cts.Token),
             requests.RunAsync(cts.Token),
             dumps.RunAsync(cts.Token),
@@ -159,7 +159,7 @@ internal sealed class CaptureSession(NodeSettings settings, MammothLog log, Mast
         {
             ValueTask<bool> next = messages.MoveNextAsync();
             if (!next.IsCompleted)
-                pipeline.Flush(); // about to wait for PostgreSQL: ship what is batched
+                await pipeline.FlushAsync(ct).ConfigureAwait(false); // about to wait for PostgreSQL: ship what is batched
             if (!await next.ConfigureAwait(false))
                 break;
             PgOutputReplicationMessage message = messages.Current;

@@ -137,7 +137,7 @@ internal sealed class DumpCoordinator(
         }
         if (job.IsFull)
             await ShipMarkerAsync(RecordKind.DumpEnd, new DumpMarker(dumpId, job.FullTargets, plan.Count, job.SnapshotLsn)).ConfigureAwait(false);
-        pipeline.Flush();
+        await pipeline.FlushAsync(ct).ConfigureAwait(false);
         DumpsShipped++;
         double s = Math.Max(started.Elapsed.TotalSeconds, 1e-6);
         log.Write(PgLogLevel.Log, $"dump {dumpId} shipped: {plan.Count} tables, {totalRows} rows, {totalBytes / 1024 / 1024} MiB in {s:F1} s ({totalRows / s:F0} rows/s)");

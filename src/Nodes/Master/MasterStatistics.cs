@@ -16,6 +16,7 @@ public sealed class MasterStatistics
     private long _streaming;
     private long _peakInFlight;
     private long _lastShippedLsn;
+    private long _frames;
 
     /// <summary>Sessions started (connections to PostgreSQL and the MCP), including the current one.</summary>
     public long Sessions => Volatile.Read(ref _sessions);
@@ -53,6 +54,9 @@ public sealed class MasterStatistics
     /// <summary>Most bytes ever queued or sent and not yet durable (bounded by <see cref="MasterAgentOptions.MaxInFlightBytes"/> plus one record).</summary>
     public long PeakInFlightBytes => Volatile.Read(ref _peakInFlight);
 
+    /// <summary>RECORDS frames sent.</summary>
+    public long Frames => Volatile.Read(ref _frames);
+
     /// <summary>Whether a session is streaming right now.</summary>
     public bool IsStreaming => Volatile.Read(ref _streaming) != 0;
 
@@ -80,6 +84,7 @@ public sealed class MasterStatistics
     }
     internal void RecordSkipped() => Volatile.Write(ref _recordsSkipped, _recordsSkipped + 1);
     internal void Heartbeat() => Volatile.Write(ref _heartbeats, _heartbeats + 1);
+    internal void Frame() => Volatile.Write(ref _frames, _frames + 1);
     internal void Confirmed(ulong lsn) => Volatile.Write(ref _confirmedLsn, (long)lsn);
     internal void Durable(ulong lsn) => Volatile.Write(ref _durableLsn, (long)lsn);
 }

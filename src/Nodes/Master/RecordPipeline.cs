@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics;
 using Mammoth.Log.Records;
 using Mammoth.Net.Diagnostics;
 using Mammoth.Net.Protocol;
@@ -8,11 +7,16 @@ using Mammoth.Net.Transport;
 namespace Mammoth.Nodes.Master;
 
 /// <summary>
-/// Between the capture loop and the MCP: batches finished records into RECORDS frames for the sender task,
+/// Between the capture loop and the MCP: batches finished records into RECORDS frames and sends them,
 /// bounds the bytes not yet durable (capture waits above <see cref="MasterAgentOptions.MaxInFlightBytes"/>),
 /// and turns DURABLE confirmations into the LSN that may be confirmed to the slot.
 /// </summary>
 /// <remarks>
+/// <para>Sending happens on the capture loop itself: a frame goes out when the batch is full, and the partly
+/// filled batch when the capture loop is about to wait (<see cref="FlushAsync"/>). A socket write to the MCP
+/// normally completes at once, so there is no hand-off to another task and no wake-up per frame; when the MCP
+/// is slow the write waits, and so does capture, as it would for credit. A record of at least half a frame
+/// (a part of a big transaction) is written straight from the caller's buffer, without a copy.</para>
 /// <para>One FIFO of entries, in stream order: one per record (its identity and the bytes appended up to it)
 /// and one per commit (its end LSN). Durability arrives in order, so the FIFO is drained from the front:
 /// records the newest DURABLE covers, and the commits behind them. The confirmable LSN is the end LSN of the
@@ -20,8 +24,12 @@ namespace Mammoth.Nodes.Master;
 /// records of its own or not (a heartbeat, a transaction of unreplicated tables).</para>
 /// <para>Records the MCP's WELCOME says it already stored (re-streamed after a reconnect) are not sent: they
 /// enter the FIFO as already covered. The MCP would drop them anyway (dedup on commit LSN and seq).</para>
-/// <para>Threads: <see cref="AppendAsync"/> and <see cref="Commit"/> from the capture loop only; the sender
-/// and <see cref="Drain"/> from their own tasks.</para>
+/// <para>Threads: the capture loop calls everything but <see cref="Drain"/>, which the confirmer calls; they
+/// share only the entry FIFO (under a lock; a <c>ConcurrentQueue</c> would allocate, since peeking marks its
+/// segments as never to be reused) and the released-bytes counter.</para>
+/// <para>An entry is queued before its bytes can leave: the MCP's DURABLE for a record may arrive before the
+/// write that sent it returns, and a DURABLE that finds no entry to drain would release nothing until the next
+/// one — with a part of at least <see cref="MasterAgentOptions.MaxInFlightBytes"/>, never.</para>
 /// </remarks>
 internal sealed class RecordPipeline : IDisposable
 {
@@ -36,9 +44,8 @@ internal sealed class RecordPipeline : IDisposable
 
     private readonly Lock _lock = new();
     private readonly Queue<Entry> _entries = new();
-    private readonly Queue<(byte[] Buffer, int Length)> _ready = new();
-    private readonly AsyncSignal _toSend = new();
     private readonly AsyncSignal _credit = new();
+    private readonly MasterLink _link;
     private readonly uint _epoch;
     private readonly Durable _resume;
     private readonly int _frameBytes;
@@ -47,24 +54,21 @@ internal sealed class RecordPipeline : IDisposable
     private readonly MammothLog _log;
     private long _skipped;
     private ulong _skippedUpTo;
-    private byte[]? _current;
-    private int _currentLength;
-    private readonly Stack<byte[]> _free = new();
-    private long _freeBytes;
-    private readonly long _keepBytes;
+    private byte[] _batch;
+    private int _batchLength;
     private long _appended;   // capture loop only
     private long _released;   // written by Drain
-    private bool _disposed;
 
-    public RecordPipeline(uint epoch, Durable resume, MasterAgentOptions options, MasterStatistics stats, MammothLog log)
+    public RecordPipeline(MasterLink link, uint epoch, Durable resume, MasterAgentOptions options, MasterStatistics stats, MammothLog log)
     {
+        _link = link;
         _log = log;
         _epoch = epoch;
         _resume = resume;
         _frameBytes = options.FrameBytes;
         _maxInFlight = options.MaxInFlightBytes;
-        _keepBytes = Math.Max(4L * options.FrameBytes, 2L * BitOperations.RoundUpToPowerOf2((uint)options.MaxRecordPayload + 4096));
         _stats = stats;
+        _batch = ArrayPool<byte>.Shared.Rent(_frameBytes);
     }
 
     /// <summary>Set when an entry that may be confirmable without a new DURABLE was added.</summary>
@@ -74,8 +78,8 @@ internal sealed class RecordPipeline : IDisposable
     public long InFlight => _appended - Volatile.Read(ref _released);
 
     /// <summary>
-    /// Queues one finished record (the bytes are copied before this returns or, when the in-flight bound is
-    /// reached, before the returned task completes; the caller must not touch them meanwhile).
+    /// Queues one finished record, sending frames as they fill. The bytes are used before the returned task
+    /// completes; the caller must not touch them meanwhile.
     /// </summary>
     public ValueTask AppendAsync(ReadOnlyMemory<byte> record, ulong commitLsn, uint seq, CancellationToken ct)
     {
@@ -89,73 +93,76 @@ internal sealed class RecordPipeline : IDisposable
             EntriesAdded.Set();
             return default;
         }
-        if (_appended - Volatile.Read(ref _released) >= _maxInFlight)
-            return AppendSlowAsync(record, commitLsn, seq, ct);
-        Append(record.Span, commitLsn, seq);
-        return default;
+        if (_skipped > 0)
+            ReportSkipped(commitLsn, seq);
+        if (_appended - Volatile.Read(ref _released) < _maxInFlight && record.Length < _frameBytes / 2
+            && _frameBytes - _batchLength >= record.Length)
+        {
+            // Fast path: into the batch; a frame goes out only when it is full.
+            record.Span.CopyTo(_batch.AsSpan(_batchLength));
+            _batchLength += record.Length;
+            Appended(record.Length, commitLsn, seq);
+            return _batchLength >= _frameBytes - 256 ? FlushAsync(ct) : default;
+        }
+        return AppendSlowAsync(record, commitLsn, seq, ct);
     }
 
     private async ValueTask AppendSlowAsync(ReadOnlyMemory<byte> record, ulong commitLsn, uint seq, CancellationToken ct)
     {
-        Flush();
-        while (_appended - Volatile.Read(ref _released) >= _maxInFlight)
-            await _credit.WaitAsync().WaitAsync(ct).ConfigureAwait(false);
-        Append(record.Span, commitLsn, seq);
+        if (_appended - Volatile.Read(ref _released) >= _maxInFlight)
+        {
+            await FlushAsync(ct).ConfigureAwait(false);
+            while (_appended - Volatile.Read(ref _released) >= _maxInFlight)
+                await _credit.WaitAsync().WaitAsync(ct).ConfigureAwait(false);
+        }
+        if (record.Length >= _frameBytes / 2)
+        {
+            // A part of a big transaction: its own frame, straight from the builder.
+            await FlushAsync(ct).ConfigureAwait(false);
+            Appended(record.Length, commitLsn, seq);
+            await SendAsync(record, ct).ConfigureAwait(false);
+            return;
+        }
+        if (_frameBytes - _batchLength < record.Length)
+            await FlushAsync(ct).ConfigureAwait(false);
+        record.Span.CopyTo(_batch.AsSpan(_batchLength));
+        _batchLength += record.Length;
+        Appended(record.Length, commitLsn, seq);
     }
 
-    private void Append(ReadOnlySpan<byte> record, ulong commitLsn, uint seq)
+    private void Appended(int length, ulong commitLsn, uint seq)
     {
-        if (_skipped > 0)
-        {
-            _log.Write(PgLogLevel.Log,
-                $"skipped {_skipped} re-streamed records the MCP already stored (up to commit LSN {PgTime.FormatLsn(_skippedUpTo)}); sending from commit LSN {PgTime.FormatLsn(commitLsn)} seq {seq}");
-            _skipped = 0;
-        }
+        _appended += length;
         lock (_lock)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_current is null || _current.Length - _currentLength < record.Length)
-            {
-                if (_current is not null)
-                    _ready.Enqueue((_current, _currentLength));
-                _current = RentBuffer(Math.Max(_frameBytes, record.Length));
-                _currentLength = 0;
-            }
-            record.CopyTo(_current.AsSpan(_currentLength));
-            _currentLength += record.Length;
-            bool full = _currentLength >= _frameBytes;
-            if (full)
-            {
-                _ready.Enqueue((_current, _currentLength));
-                _current = null;
-                _currentLength = 0;
-            }
-            _appended += record.Length;
             _entries.Enqueue(new Entry { Lsn = commitLsn, Seq = seq, Bytes = _appended });
-            if (!full)
-            {
-                _stats.Record(record.Length);
-                _stats.InFlight(_appended - Volatile.Read(ref _released));
-                return;
-            }
-        }
-        _stats.Record(record.Length);
+        _stats.Record(length);
         _stats.InFlight(_appended - Volatile.Read(ref _released));
-        _toSend.Set();
+    }
+
+    private void ReportSkipped(ulong commitLsn, uint seq)
+    {
+        _log.Write(PgLogLevel.Log,
+            $"skipped {_skipped} re-streamed records the MCP already stored (up to commit LSN {PgTime.FormatLsn(_skippedUpTo)}); sending from commit LSN {PgTime.FormatLsn(commitLsn)} seq {seq}");
+        _skipped = 0;
     }
 
     /// <summary>
-    /// Lets the sender ship the partly filled batch. The capture loop calls it when it is about to wait (for
-    /// the next message from PostgreSQL, or for credit): while it is busy, only full frames are sent, which
-    /// keeps wake-ups and frames few; when it waits, nothing is held back.
+    /// Sends the partly filled batch. The capture loop calls it when it is about to wait (for the next message
+    /// from PostgreSQL): while it is busy only full frames go out, and when it waits nothing is held back.
     /// </summary>
-    public void Flush()
+    public ValueTask FlushAsync(CancellationToken ct)
     {
-        bool pending;
-        lock (_lock)
-            pending = _currentLength > 0 || _ready.Count > 0;
-        if (pending)
-            _toSend.Set();
+        if (_batchLength == 0)
+            return default;
+        int length = _batchLength;
+        _batchLength = 0;
+        return SendAsync(_batch.AsMemory(0, length), ct);
+    }
+
+    private ValueTask SendAsync(ReadOnlyMemory<byte> records, CancellationToken ct)
+    {
+        _stats.Frame();
+        return _link.SendRecordsAsync(records, ct);
     }
 
     /// <summary>The transaction ending at <paramref name="endLsn"/> is complete (all its records appended).</summary>
@@ -169,7 +176,7 @@ internal sealed class RecordPipeline : IDisposable
 
     /// <summary>
     /// Drops the entries <paramref name="durable"/> covers; returns the end LSN of the last commit among them
-    /// (0 when none) and releases their bytes for capture.
+    /// (0 when none) and releases their bytes for capture. One caller at a time (the confirmer).
     /// </summary>
     public ulong Drain(Durable durable)
     {
@@ -196,97 +203,16 @@ internal sealed class RecordPipeline : IDisposable
         return confirm;
     }
 
-    /// <summary>Sends batches as they fill, one RECORDS frame each, until cancelled or the link fails.</summary>
-    public async Task RunSenderAsync(MasterLink link, CancellationToken ct)
-    {
-        while (true)
-        {
-            await _toSend.WaitAsync().WaitAsync(ct).ConfigureAwait(false);
-            while (TryTake(out byte[]? buffer, out int length))
-            {
-                try
-                {
-                    await link.SendRecordsAsync(buffer.AsMemory(0, length), ct).ConfigureAwait(false);
-                }
-                finally
-                {
-                    ReturnBuffer(buffer);
-                }
-            }
-        }
-    }
-
-    private bool TryTake([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? buffer, out int length)
-    {
-        lock (_lock)
-        {
-            if (_ready.TryDequeue(out var item))
-            {
-                (buffer, length) = item;
-                return true;
-            }
-            if (_current is not null && _currentLength > 0)
-            {
-                (buffer, length) = (_current, _currentLength);
-                _current = null;
-                _currentLength = 0;
-                return true;
-            }
-        }
-        buffer = null;
-        length = 0;
-        return false;
-    }
-
-    // Frame buffers circulate between the capture loop and the sender. The shared ArrayPool keeps few arrays
-    // of a part's size (8 MiB and more) and they are rented on one thread and returned on another, so the
-    // pipeline keeps a few of its own instead of allocating one per part.
-    private byte[] RentBuffer(int size)
-    {
-        // under _lock
-        while (_free.TryPop(out byte[]? b))
-        {
-            _freeBytes -= b.Length;
-            if (b.Length >= size)
-                return b;
-            ArrayPool<byte>.Shared.Return(b);
-        }
-        return ArrayPool<byte>.Shared.Rent(size);
-    }
-
-    private void ReturnBuffer(byte[] buffer)
-    {
-        lock (_lock)
-        {
-            if (!_disposed && _freeBytes + buffer.Length <= _keepBytes)
-            {
-                _free.Push(buffer);
-                _freeBytes += buffer.Length;
-                return;
-            }
-        }
-        ArrayPool<byte>.Shared.Return(buffer);
-    }
-
     /// <summary>Whether a DURABLE (or WELCOME resume point) covers the record (epoch of this session, commitLsn, seq).</summary>
     private bool Covers(Durable d, ulong commitLsn, uint seq) =>
         d.Epoch > _epoch || (d.Epoch == _epoch && (d.CommitLsn > commitLsn || (d.CommitLsn == commitLsn && d.Seq >= seq)));
 
+    /// <summary>Returns the batch buffer; call after the capture loop has ended.</summary>
     public void Dispose()
     {
-        lock (_lock)
-        {
-            if (_disposed)
-                return;
-            _disposed = true;
-            while (_ready.TryDequeue(out var item))
-                ArrayPool<byte>.Shared.Return(item.Buffer);
-            if (_current is not null)
-                ArrayPool<byte>.Shared.Return(_current);
-            _current = null;
-            while (_free.TryPop(out byte[]? b))
-                ArrayPool<byte>.Shared.Return(b);
-            _freeBytes = 0;
-        }
+        byte[] b = _batch;
+        _batch = [];
+        if (b.Length > 0)
+            ArrayPool<byte>.Shared.Return(b);
     }
 }
