@@ -26,7 +26,8 @@ internal sealed unsafe class Segment
     private volatile bool _sealed;
 
     public string Path { get; }
-    public string FileName => System.IO.Path.GetFileName(Path);
+    /// <summary>The file name, computed once: every record a reader hands out carries it.</summary>
+    public string FileName { get; }
     public long BaseRecno { get; }
     public long Capacity { get; }
     public SparseIndex Index { get; }
@@ -54,6 +55,7 @@ internal sealed unsafe class Segment
     private Segment(string path, long baseRecno, SafeFileHandle handle, bool writable, SparseIndex index)
     {
         Path = path;
+        FileName = System.IO.Path.GetFileName(path);
         BaseRecno = baseRecno;
         _handle = handle;
         Index = index;
