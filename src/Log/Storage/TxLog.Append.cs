@@ -224,6 +224,12 @@ public sealed partial class TxLog
 
     private Task<string>? _spare;
 
+    /// <summary>
+    /// Completes when the next segment file, prepared in the background, is ready (or its preparation failed).
+    /// Benchmarks wait on it before timing so that they measure appends, not segment preparation; appender thread only.
+    /// </summary>
+    internal Task SpareReady => _spare is { } t ? t.ContinueWith(static _ => { }, TaskScheduler.Default) : Task.CompletedTask;
+
     private void StartSpare()
     {
         string path = System.IO.Path.Combine(System.IO.Path.GetFullPath(_options.Path), SpareFileName);
