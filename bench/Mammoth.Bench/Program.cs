@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Running;
+using Mammoth.Bench;
 
-// dotnet run -c Release --project bench/Mammoth.Bench -- --filter '*KeyIndex*' [--job short]
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
-return 0;
+// Every benchmark class in this assembly, chosen with --filter (see bench/README.md).
+BenchmarkSwitcher.FromAssembly(typeof(BenchConfig).Assembly).Run(args, new BenchConfig());

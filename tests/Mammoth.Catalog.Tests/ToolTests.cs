@@ -7,20 +7,21 @@ public sealed class ToolTests(ClusterFixture fx)
     [Fact]
     public async Task Init_with_a_data_directory_installs_then_reports_the_version()
     {
+        int version = Mammoth.Nodes.Catalog.CatalogInstaller.CurrentVersion;
         string db = await fx.NewDatabaseAsync(install: false);
         var (code, stdout, stderr) = await Tool.RunAsync("init-mammoth-database", "-D", fx.Cluster.DataDir, db);
         Assert.True(code == 0, stderr);
-        Assert.Equal($"init-mammoth-database: installed the MammothFast catalog (schema mammoth), version 1, in database {db}\n", stdout);
+        Assert.Equal($"init-mammoth-database: installed the MammothFast catalog (schema mammoth), version {version}, in database {db}\n", stdout);
         Assert.Equal("", stderr);
 
         (code, stdout, _) = await Tool.RunAsync("init-mammoth-database", "-D", fx.Cluster.DataDir, db, "-U", "postgres");
         Assert.Equal(0, code);
-        Assert.Equal($"init-mammoth-database: the MammothFast catalog in database {db} is already at version 1; nothing to do\n", stdout);
+        Assert.Equal($"init-mammoth-database: the MammothFast catalog in database {db} is already at version {version}; nothing to do\n", stdout);
 
         string dsn = $"host=127.0.0.1 port={fx.Cluster.Port} dbname={db} user=postgres";
         (code, stdout, _) = await Tool.RunAsync("init-mammoth-database", "--dsn", dsn);
         Assert.Equal(0, code);
-        Assert.Contains("already at version 1", stdout);
+        Assert.Contains($"already at version {version}", stdout);
     }
 
     [Fact]

@@ -174,7 +174,7 @@ public sealed class NodeSettingsTests
     [Fact]
     public void Reload_classification()
     {
-        string[] reloadable = ["replication_slave_batch_mode_timeout", "replication_mcp_authkey", "replication_log_level"];
+        string[] reloadable = ["replication_slave_batch_mode_timeout", "replication_mcp_authkey", "replication_slave_allow_writes", "replication_log_level"];
         foreach (var definition in NodeSettings.Schema.Definitions)
         {
             Assert.Equal(reloadable.Contains(definition.Name), NodeSettings.IsReloadable(definition.Name));

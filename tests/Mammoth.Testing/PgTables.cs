@@ -19,7 +19,7 @@ public static class PgTables
 
     /// <summary>
     /// Compares <paramref name="table"/> on both sides row by row in <paramref name="orderByKey"/>
-    /// order, each row as PostgreSQL's text of the whole row (<c>SELECT t::text FROM table t ORDER BY key</c>).
+    /// order, each row as PostgreSQL's text of the whole row (<c>SELECT r::text FROM table r ORDER BY key</c>, with an alias no column uses).
     /// Fails with the first differing key, both rows, and both row counts.
     /// </summary>
     /// <param name="orderByKey">Key column(s) as SQL, e.g. <c>id</c> or <c>a, b</c>; must order rows uniquely.</param>
@@ -62,7 +62,7 @@ public static class PgTables
     public static async Task<string?> FindDifferenceAsync(string masterConnectionString, string slaveConnectionString, string table, string orderByKey)
     {
         // The key is shown as a row constructor so composite keys work too: (1) or (1,abc).
-        string sql = $"SELECT t::text, ROW({orderByKey})::text FROM {table} t ORDER BY {orderByKey}";
+        string sql = $"SELECT mammoth_row_::text, ROW({orderByKey})::text FROM {table} mammoth_row_ ORDER BY {orderByKey}";
         await using var master = new NpgsqlConnection(masterConnectionString);
         await using var slave = new NpgsqlConnection(slaveConnectionString);
         await master.OpenAsync().ConfigureAwait(false);

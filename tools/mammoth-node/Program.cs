@@ -65,6 +65,7 @@ using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
         foreach (string name in NodeSettings.NonReloadableChanges(settings, next))
             log.Write(PgLogLevel.Warning, $"{next.FileName}: {name} changed but takes effect only after a restart of mammoth-node");
         log.Level = next.LogLevel;
+        NodeAgent.Reload(next);
     }
     catch (ConfigException ex)
     {

@@ -10,6 +10,9 @@ const string Usage = """
       mammoth sql [-d CONNINFO] [-c STATEMENT | -f FILE]
                       run SQL like psql, with the guide's replication statements
                       (ALTER TABLE t ENABLE REPLICATION [ON SLAVE n], MCP REFRESH, PROMOTE, …)
+      mammoth demo [--seconds N] [--dir PATH] [--keep]
+                      run a master, two slaves, an MCP and three agents here, replicate a
+                      workload, show mcp_stat and slave_stat, compare every table
       mammoth --help  this text; `mammoth COMMAND --help` for one command
     Exit status: 0 success, 1 server error or failed statement, 2 bad arguments.
     """;
@@ -24,7 +27,8 @@ try
     return args[0] switch
     {
         "sql" => await SqlCommand.RunAsync(args[1..]),
-        _ => throw new UsageException($"unknown command \"{args[0]}\"; the commands are: sql (see `mammoth --help`)."),
+        "demo" => await DemoCommand.RunAsync(args[1..]),
+        _ => throw new UsageException($"unknown command \"{args[0]}\"; the commands are: sql, demo (see `mammoth --help`)."),
     };
 }
 catch (UsageException ex)

@@ -75,15 +75,21 @@ catch (TxLogLockedException)
 {
     string other = File.Exists(pidFile) ? File.ReadAllText(pidFile).Trim() : "?";
     string message = $"another mcp_server (pid {other}, see {pidFile}) is already running on mcp_txlog_path {settings.TxlogPath}; stop it first";
-    log.Write(PgLogLevel.Fatal, message);
-    Console.Error.WriteLine($"mcp_server: {message}");
+    Fatal(message);
     return 2;
 }
 catch (Exception ex) when (ex is TxLogException or ConfigException or IOException or UnauthorizedAccessException)
 {
-    log.Write(PgLogLevel.Fatal, ex.Message);
-    Console.Error.WriteLine($"mcp_server: {ex.Message}");
+    Fatal(ex.Message);
     return 2;
+}
+
+// A fatal start error goes to the log file and, when there is one, also to the terminal.
+void Fatal(string message)
+{
+    log.Write(PgLogLevel.Fatal, message);
+    if (log.Path is not null)
+        Console.Error.WriteLine($"mcp_server: {message}");
 }
 
 File.WriteAllText(pidFile, Environment.ProcessId + "\n");

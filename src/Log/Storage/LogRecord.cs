@@ -6,9 +6,9 @@ namespace Mammoth.Log.Storage;
 /// A record handed out by a <see cref="TxLogReader"/>: a view of the mapped segment, not a copy.
 /// </summary>
 /// <remarks>
-/// <see cref="Bytes"/> stays valid until the reader that returned it is disposed or, once the reader has
-/// moved to a later segment, until <see cref="TxLogReader.ReleaseRetired"/>. A sender batches records,
-/// sends them, then calls ReleaseRetired.
+/// <see cref="Bytes"/> stays valid while the reader that returned it is positioned in the same segment;
+/// for a reader opened with holdRetired, until <see cref="TxLogReader.ReleaseRetired"/>. A sender batches
+/// records (possibly across segments), sends them, then calls ReleaseRetired.
 /// </remarks>
 public readonly struct LogRecord
 {

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -256,7 +257,14 @@ public sealed partial class TxLog
 
     private static string CreateSpareFile(string path, long size, SegmentPreallocation mode)
     {
-        using var h = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        using SafeFileHandle h = CreatePreallocated(path, size, mode);
+        return path;
+    }
+
+    /// <summary>Creates a file of <paramref name="size"/> bytes given its space as <paramref name="mode"/> says, fsynced.</summary>
+    internal static SafeFileHandle CreatePreallocated(string path, long size, SegmentPreallocation mode, FileMode fileMode = FileMode.Create)
+    {
+        SafeFileHandle h = File.OpenHandle(path, fileMode, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         switch (mode)
         {
             case SegmentPreallocation.ZeroFill:
@@ -272,7 +280,7 @@ public sealed partial class TxLog
                 break;
         }
         RandomAccess.FlushToDisk(h);
-        return path;
+        return h;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

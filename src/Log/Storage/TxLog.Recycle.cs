@@ -89,11 +89,15 @@ public sealed partial class TxLog
         }
     }
 
-    /// <summary>A reader whose first <see cref="TxLogReader.TryRead"/> returns <paramref name="fromRecno"/>.</summary>
-    public TxLogReader OpenReader(long fromRecno)
+    /// <summary>
+    /// A reader whose first <see cref="TxLogReader.TryRead"/> returns <paramref name="fromRecno"/>. With
+    /// <paramref name="holdRetired"/> the segments it moves past stay leased until
+    /// <see cref="TxLogReader.ReleaseRetired"/> (senders that batch records across segments).
+    /// </summary>
+    public TxLogReader OpenReader(long fromRecno, bool holdRetired = false)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return new TxLogReader(this, fromRecno);
+        return new TxLogReader(this, fromRecno, holdRetired);
     }
 }
 

@@ -4,22 +4,24 @@ namespace Mammoth.Log.Storage;
 
 /// <summary>
 /// A cursor over durable records, from a given recno on. Zero-copy: records are views of the mapped
-/// segment; they stay valid until <see cref="ReleaseRetired"/> (for segments the reader has moved past)
-/// or <see cref="Dispose"/>. One reader per consumer; a reader
+/// segment; they stay valid while the reader is positioned in their segment, or — for a reader opened
+/// with holdRetired — until <see cref="ReleaseRetired"/>, and never after <see cref="Dispose"/>. One reader per consumer; a reader
 /// is not thread-safe, many readers run concurrently with each other and with the appender.
 /// </summary>
 public sealed class TxLogReader : IDisposable
 {
     private readonly TxLog _log;
     private Segment? _segment;   // leased while positioned in it
-    private readonly List<Segment> _retired = [];   // left behind, still leased until ReleaseRetired
+    private readonly List<Segment>? _retired;   // left behind, still leased until ReleaseRetired (holdRetired readers)
     private long _offset;
     private long _next;
 
-    internal TxLogReader(TxLog log, long next)
+    internal TxLogReader(TxLog log, long next, bool holdRetired)
     {
         _log = log;
         _next = next;
+        if (holdRetired)
+            _retired = new List<Segment>(8);
     }
 
     /// <summary>Recno the next <see cref="TryRead"/> returns.</summary>
@@ -127,20 +129,28 @@ public sealed class TxLogReader : IDisposable
     }
 
     /// <summary>
-    /// Leaves the current segment. Its lease is kept (bytes handed out from it stay valid) until
-    /// <see cref="ReleaseRetired"/> or <see cref="Dispose"/>: a sender can batch records across a
-    /// segment boundary and release the old segment once the batch is sent.
+    /// Leaves the current segment. A reader opened with holdRetired keeps its lease (bytes handed out from
+    /// it stay valid) until <see cref="ReleaseRetired"/> or <see cref="Dispose"/>: a sender can batch records
+    /// across a segment boundary and release the old segments once the batch is sent. Other readers release
+    /// it at once.
     /// </summary>
     private void Leave()
     {
         if (_segment is not null)
-            _retired.Add(_segment);
+        {
+            if (_retired is not null)
+                _retired.Add(_segment);
+            else
+                _segment.Release();
+        }
         _segment = null;
     }
 
     /// <summary>Releases the segments this reader has moved past; bytes from them must no longer be used.</summary>
     public void ReleaseRetired()
     {
+        if (_retired is null)
+            return;
         foreach (Segment s in _retired)
             s.Release();
         _retired.Clear();

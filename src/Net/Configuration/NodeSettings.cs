@@ -41,7 +41,10 @@ public sealed class NodeSettings
         new("replication_data_path", SettingKind.String, "", "Directory of the agent's own state; default replication_pgdata/rlog."),
         new("replication_pgdata", SettingKind.String, "", "The local PostgreSQL data directory (PGDATA); gives replication_data_path its default."),
         new("replication_conninfo", SettingKind.String, "", "libpq keyword=value string for the local database: host, port, dbname, user, password, sslmode."),
-        new("replication_slave_allow_writes", SettingKind.Bool, "off", "On a slave, let local sessions write to replicated tables (they are read-only otherwise)."),
+        new("replication_slave_allow_writes", SettingKind.Bool, "off", "On a slave, let local sessions write to replicated tables (they are read-only otherwise).")
+        {
+            Reloadable = true,
+        },
         new("replication_mcp_ssl_ca_file", SettingKind.String, "", "PEM file of the CA(s) that signed the MCP's certificate; empty uses the system's trust store."),
         new("replication_log_level", SettingKind.Enum, "LOG", "Least severe message level written to the agent's log.")
         {

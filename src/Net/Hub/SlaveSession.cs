@@ -158,7 +158,7 @@ internal sealed class SlaveSession : Session
     {
         TxLog log = Server.TxLog;
         int maxBatch = Math.Min(Server.Options.SlaveBatchBytes, Connection.MaxFramePayload);
-        using TxLogReader reader = log.OpenReader(next);
+        using TxLogReader reader = log.OpenReader(next, holdRetired: true);
         try
         {
             while (!ct.IsCancellationRequested)
@@ -178,8 +178,9 @@ internal sealed class SlaveSession : Session
                     }
                     if (batch.Records > 0)
                     {
-                        await Connection.SendRecordsAsync(batch.Seal(), ct).ConfigureAwait(false);
+                        // Counted as sent before the write: a fast slave's ACK may arrive before SendRecordsAsync returns.
                         Volatile.Write(ref _sentRecno, batch.LastRecno);
+                        await Connection.SendRecordsAsync(batch.Seal(), ct).ConfigureAwait(false);
                     }
                 }
                 finally

@@ -137,7 +137,7 @@ public sealed class FrameConnection : IAsyncDisposable
                 input.AdvanceTo(r.Buffer.End);
                 if (r.Buffer.Length == 0)
                     return default;
-                throw new ProtocolException(ErrorCode.Protocol, $"connection closed in the middle of a frame ({r.Buffer.Length} bytes of it received)");
+                throw new EndOfStreamException($"connection closed in the middle of a frame ({r.Buffer.Length} bytes of it received)");
             }
             input.AdvanceTo(r.Buffer.Start, r.Buffer.End);
         }

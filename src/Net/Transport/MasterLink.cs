@@ -54,12 +54,16 @@ public sealed class MasterLink : IAsyncDisposable
         return new MasterLink(conn, welcome);
     }
 
-    /// <summary>Sends whole records (one or more, back to back) as one RECORDS frame.</summary>
+    /// <summary>
+    /// Sends whole records (one or more, back to back) as one RECORDS frame, written straight from
+    /// <paramref name="records"/> (no copy into a pipe buffer: a multi-MiB part would otherwise need a
+    /// contiguous pipe segment of its size). The memory must stay untouched until the returned task completes.
+    /// </summary>
     public ValueTask SendRecordsAsync(ReadOnlyMemory<byte> records, CancellationToken ct = default)
     {
         if (_receive.IsCompleted)
             return ValueTask.FromException(Failure());
-        return _conn.SendAsync(records, static (w, r) => Frame.Write(w, FrameType.Records, r.Span), ct);
+        return _conn.SendRecordsAsync([records], ct);
     }
 
     /// <summary>Tells the MCP about MCP REFRESH.</summary>

@@ -12,6 +12,11 @@ namespace Mammoth.Nodes.Agent;
 /// </summary>
 public static class NodeAgent
 {
+    private static SlaveAgent? s_slave;
+
+    /// <summary>Hands reloaded settings (SIGHUP) to the running agent.</summary>
+    public static void Reload(NodeSettings next) => Volatile.Read(ref s_slave)?.Reload(next);
+
     public static async Task RunAsync(NodeSettings settings, MammothLog log, CancellationToken ct)
     {
         if (!settings.Enabled)
@@ -28,7 +33,17 @@ public static class NodeAgent
                 break;
             case ReplicationMode.Slave:
                 await using (var slave = new SlaveAgent(settings, log))
-                    await slave.RunAsync(ct).ConfigureAwait(false);
+                {
+                    Volatile.Write(ref s_slave, slave);
+                    try
+                    {
+                        await slave.RunAsync(ct).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref s_slave, null);
+                    }
+                }
                 break;
             default:
                 throw new ConfigException($"{settings.FileName}: replication_mode must be master or slave.");

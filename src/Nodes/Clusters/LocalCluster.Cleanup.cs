@@ -19,6 +19,22 @@ public sealed partial class LocalCluster
     private static void Unregister(LocalCluster cluster) => s_running.TryRemove(cluster, out _);
 
     /// <summary>
+    /// Lets the cluster outlive this process (<c>mammoth demo --keep</c>): it is no longer stopped at
+    /// process exit nor swept later as abandoned; stopping it is up to the user.
+    /// </summary>
+    public void Detach()
+    {
+        Unregister(this);
+        try
+        {
+            File.Delete(Path.Combine(Directory, OwnerFileName));
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>
     /// ProcessExit: immediate-stop every cluster still registered (in parallel, synchronously —
     /// nothing async runs reliably this late) and delete its directory unless it is kept.
     /// </summary>

@@ -14,10 +14,17 @@ public static class PgConnectionStrings
     /// <summary>Reads a conninfo string.</summary>
     /// <param name="environment">Looks up an environment variable; null for the process environment.</param>
     /// <exception cref="FormatException">One sentence, starting "conninfo …".</exception>
-    public static NpgsqlConnectionStringBuilder FromConnInfo(string conninfo, string applicationName, Func<string, string?>? environment = null)
+    public static NpgsqlConnectionStringBuilder FromConnInfo(string conninfo, string applicationName, Func<string, string?>? environment = null) =>
+        FromConnInfo(ConnInfoParser.Parse(conninfo), applicationName, environment);
+
+    /// <summary>
+    /// Builds from conninfo keywords already read, such as <see cref="NodeSettings.ConnInfo"/> (replication_conninfo
+    /// with dbname set from replication_database).
+    /// </summary>
+    /// <param name="environment">Looks up an environment variable; null for the process environment.</param>
+    public static NpgsqlConnectionStringBuilder FromConnInfo(IReadOnlyDictionary<string, string> values, string applicationName, Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
-        var values = ConnInfoParser.Parse(conninfo);
         string? Get(string key, string env) => values.TryGetValue(key, out var v) && v.Length > 0 ? v : NullIfEmpty(environment(env));
 
         string user = Get("user", "PGUSER") ?? Environment.UserName;

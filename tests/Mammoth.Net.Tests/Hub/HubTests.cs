@@ -88,6 +88,43 @@ public class HubTests
     }
 
     [Fact]
+    public async Task A_slave_that_stops_reading_stalls_neither_the_master_nor_the_other_slaves()
+    {
+        await using McpHarness mcp = await McpHarness.StartAsync();
+        await using SlaveLink stuck = await mcp.SlaveAsync(1);
+        await stuck.SubscribeAsync(1); // and never reads again
+        await using RecordingSlave s0 = await RecordingSlave.StartAsync(mcp, 0);
+        await using MasterLink master = await mcp.MasterAsync();
+        GC.Collect();
+        long before = GC.GetTotalMemory(true);
+        // ~40 MB of records: far more than the stuck slave's socket buffers can hold.
+        const int N = 20_000;
+        var payload = new byte[2000];
+        for (long n = 1; n <= N; n += 50)
+        {
+            var frame = new List<byte>();
+            for (long i = n; i < n + 50; i++)
+            {
+                using var b = new RecordBuilder(4096);
+                b.Begin(RecordKind.Data);
+                b.BeginSection(1, ChangeOp.Insert, SlaveSet.All, 2);
+                b.BeginTuple(2);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(b.AddField(8), i);
+                b.AddField(payload);
+                b.EndSection();
+                frame.AddRange(b.Finish(epoch: 1, commitLsn: 1000 + (ulong)i).ToArray());
+            }
+            await master.SendRecordsAsync(frame.ToArray());
+        }
+        await master.WaitDurableAsync(1, 1000 + N, 0).WaitAsync(TimeSpan.FromSeconds(60));
+        await s0.WaitForAsync(N, TimeSpan.FromSeconds(60));
+        long after = GC.GetTotalMemory(true);
+        Assert.True(after - before < 16 << 20, $"managed memory grew by {(after - before) >> 20} MiB while a slave was stuck");
+        SlaveSession stuckSession = mcp.Server.SlaveSessions().Single(x => x.SlaveNo == 1);
+        Assert.True(stuckSession.SentRecno < N, "the stuck slave cannot have taken everything");
+    }
+
+    [Fact]
     public async Task A_reconnecting_slave_resumes_at_ack_plus_one()
     {
         await using McpHarness mcp = await McpHarness.StartAsync();

@@ -784,6 +784,35 @@ END
 $$;
 COMMENT ON FUNCTION mammoth.set_node_role(text, integer) IS 'Agent at start: record this node''s role (and slave number).';
 
+-- Slave agent: the last statement of every apply transaction. Moves mammoth.slave_progress from the
+-- record the agent believes was applied last to the one it just applied, and fails (rolling the whole
+-- transaction back) when the row says otherwise: another agent applying into this database, or a hand
+-- edit, can never make a record apply twice.
+CREATE OR REPLACE FUNCTION mammoth._slave_advance(p_from bigint, p_to bigint, p_epoch integer,
+                                                   p_commit_lsn pg_lsn, p_commit_time timestamptz) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, mammoth, pg_temp
+AS $$
+DECLARE
+    v_now bigint;
+BEGIN
+    UPDATE mammoth.slave_progress
+       SET applied_recno = p_to, epoch = p_epoch, applied_at = now(),
+           master_commit_lsn = p_commit_lsn, master_commit_time = p_commit_time,
+           -- a halt's error goes once its record is applied (not when records before it are)
+           last_error       = CASE WHEN last_error_recno <= p_to THEN NULL ELSE last_error END,
+           last_error_at    = CASE WHEN last_error_recno <= p_to THEN NULL ELSE last_error_at END,
+           last_error_recno = CASE WHEN last_error_recno <= p_to THEN NULL ELSE last_error_recno END
+     WHERE applied_recno = p_from;
+    IF NOT FOUND THEN
+        SELECT applied_recno INTO v_now FROM mammoth.slave_progress;
+        RAISE EXCEPTION 'mammoth.slave_progress says record % was applied last, but this slave agent applied up to record %; another agent is applying into this database, or the row was changed by hand',
+            coalesce(v_now::text, '(no row)'), p_from
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+END
+$$;
+
 -- Makes publication mammoth hold exactly the three published settings tables plus every enabled table
 -- that exists here. Creates it when missing. Used by the installer and after a promotion.
 CREATE OR REPLACE FUNCTION mammoth.sync_publication() RETURNS void
