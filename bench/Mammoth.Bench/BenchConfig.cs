@@ -37,7 +37,9 @@ public sealed class BenchConfig : ManualConfig
             .WithEvaluateOverhead(false)
             .AsDefault());
         AddDiagnoser(MemoryDiagnoser.Default);
-        AddColumn(ThroughputColumn.MegabytesPerSecond, ThroughputColumn.RecordsPerSecond, ThroughputColumn.VersusBaseline);
+        AddColumn(ThroughputColumn.MegabytesPerSecond, ThroughputColumn.RecordsPerSecond, ThroughputColumn.VersusBaseline, ThroughputColumn.AllocatedPerRecord);
+        // The 2-core development machine is shared: building the generated project can take minutes.
+        WithBuildTimeout(TimeSpan.FromMinutes(15));
         WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(24));
     }
 }

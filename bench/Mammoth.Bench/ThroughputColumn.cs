@@ -10,7 +10,7 @@ namespace Mammoth.Bench;
 /// <summary>
 /// MB/s (10^6 bytes per second) and records/s from the mean time of one operation and the volume an
 /// <see cref="IThroughputBenchmark"/> reports for its parameters, and throughput relative to the
-/// baseline method of the same parameters (the reference in the storage benchmarks).
+/// baseline method of the same parameters (the reference), and allocated bytes per record.
 /// </summary>
 public sealed class ThroughputColumn : IColumn
 {
@@ -19,11 +19,13 @@ public sealed class ThroughputColumn : IColumn
         Bytes,
         Records,
         Relative,
+        AllocatedPerRecord,
     }
 
     public static readonly IColumn MegabytesPerSecond = new ThroughputColumn(Kind.Bytes, "MB/s", "Throughput: bytes moved per operation / mean time, in 10^6 bytes per second");
     public static readonly IColumn RecordsPerSecond = new ThroughputColumn(Kind.Records, "Records/s", "Records per operation / mean time");
     public static readonly IColumn VersusBaseline = new ThroughputColumn(Kind.Relative, "Tput/ref", "Throughput relative to the baseline method with the same parameters (baseline mean / this mean)");
+    public static readonly IColumn AllocatedPerRecord = new ThroughputColumn(Kind.AllocatedPerRecord, "Alloc/rec", "Bytes allocated per record: the memory diagnoser's bytes per operation (every thread of the process) / records per operation");
 
     private readonly Kind _kind;
 
@@ -52,7 +54,15 @@ public sealed class ThroughputColumn : IColumn
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
-        double? mean = summary[benchmarkCase]?.ResultStatistics?.Mean;
+        BenchmarkReport? report = summary[benchmarkCase];
+        if (_kind == Kind.AllocatedPerRecord)
+        {
+            long? allocated = report?.GcStats.GetBytesAllocatedPerOperation(benchmarkCase);
+            return allocated is { } a && Volume(benchmarkCase) is { Records: > 0 } per
+                ? ((double)a / per.Records).ToString("N2", CultureInfo.InvariantCulture)
+                : "-";
+        }
+        double? mean = report?.ResultStatistics?.Mean;
         if (mean is not > 0)
             return "-";
         if (_kind == Kind.Relative)

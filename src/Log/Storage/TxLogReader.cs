@@ -146,6 +146,9 @@ public sealed class TxLogReader : IDisposable
         _segment = null;
     }
 
+    /// <summary>The reader has moved past a segment whose lease it still holds (see <see cref="ReleaseRetired"/>).</summary>
+    public bool HasRetired => _retired is { Count: > 0 };
+
     /// <summary>Releases the segments this reader has moved past; bytes from them must no longer be used.</summary>
     public void ReleaseRetired()
     {

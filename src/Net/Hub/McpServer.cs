@@ -26,6 +26,8 @@ public sealed class McpServerOptions
     public SegmentPreallocation Preallocation { get; init; } = SegmentPreallocation.ZeroFill;
     /// <summary>Check the payload CRC of every record the master sends (the slaves check again).</summary>
     public bool VerifyIngest { get; init; } = true;
+    /// <summary>Check the payload CRC of every record a slave sender reads from the txlog (TxLogOptions.VerifyOnRead).</summary>
+    public bool VerifyOnRead { get; init; } = true;
 }
 
 /// <summary>
@@ -91,6 +93,7 @@ public sealed partial class McpServer : IAsyncDisposable
             SegmentSize = s.SegmentSize,
             FlushBytes = _options.FlushBytes,
             Preallocation = _options.Preallocation,
+            VerifyOnRead = _options.VerifyOnRead,
             Report = m => _log.Write(PgLogLevel.Warning, m),
         });
         LoadState();

@@ -36,7 +36,7 @@ internal sealed class SlaveSession : Session
 
     public int SlaveNo { get; }
 
-    /// <summary>Last recno sent to the slave.</summary>
+    /// <summary>Last recno sent, or being sent, to the slave: what it may acknowledge.</summary>
     public long SentRecno => Volatile.Read(ref _sentRecno);
 
     /// <summary>Makes an idle sender look at the log again (after recycling or a state change).</summary>
@@ -247,11 +247,20 @@ internal sealed class SlaveSession : Session
     }
 
     /// <summary>Streams until cancelled (false) or until the next record is gone and the slave waits for a dump (true).</summary>
+    /// <remarks>
+    /// Two batches are in play: while one is copied into the socket on a thread-pool thread (the copy runs in
+    /// the send() call of whoever sends), the next is read and checked from the txlog here. The pipeline is
+    /// drained (the batch sent in line) when the reader has just left a segment, so that the segment's lease
+    /// is released only after every batch holding bytes of it has been sent, and before waiting for records.
+    /// </remarks>
     private async Task<bool> SendLoopAsync(long next, CancellationToken ct)
     {
         TxLog log = Server.TxLog;
         int maxBatch = Math.Min(Server.Options.SlaveBatchBytes, Connection.MaxFramePayload);
         using TxLogReader reader = log.OpenReader(next, holdRetired: true);
+        var background = new BackgroundSend(Connection);
+        ValueTask sending = default;
+        SlaveBatch? inFlight = null;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -260,26 +269,56 @@ internal sealed class SlaveSession : Session
                 Task woken = Volatile.Read(ref _wake).Task;
                 SlaveBatch batch = Server.BatchPool.Get();
                 ReadStatus status = ReadStatus.Ok;
+                while (batch.Bytes < maxBatch)
+                {
+                    status = reader.TryRead(out LogRecord rec);
+                    if (status != ReadStatus.Ok)
+                        break;
+                    Add(batch, rec);
+                }
+
+                // Frames go out in order: the previous one first.
+                ValueTask previous = sending;
+                sending = default;
                 try
                 {
-                    while (batch.Bytes < maxBatch)
+                    await previous.ConfigureAwait(false);
+                }
+                catch
+                {
+                    Server.BatchPool.Return(batch);
+                    throw;
+                }
+                if (inFlight is not null)
+                {
+                    Server.BatchPool.Return(inFlight);
+                    inFlight = null;
+                }
+
+                if (batch.Records == 0)
+                {
+                    Server.BatchPool.Return(batch);
+                    reader.ReleaseRetired(); // nothing of a left segment is in flight any more
+                }
+                else if (status == ReadStatus.Ok && !reader.HasRetired)
+                {
+                    // Counted as sent before it goes: a fast slave may ACK it before the send call returns.
+                    Volatile.Write(ref _sentRecno, batch.LastRecno);
+                    inFlight = batch;
+                    sending = background.StartAsync(batch.Seal(), ct);
+                }
+                else
+                {
+                    try
                     {
-                        status = reader.TryRead(out LogRecord rec);
-                        if (status != ReadStatus.Ok)
-                            break;
-                        Add(batch, rec);
-                    }
-                    if (batch.Records > 0)
-                    {
-                        // Counted as sent before the write: a fast slave's ACK may arrive before SendRecordsAsync returns.
                         Volatile.Write(ref _sentRecno, batch.LastRecno);
                         await Connection.SendRecordsAsync(batch.Seal(), ct).ConfigureAwait(false);
                     }
-                }
-                finally
-                {
-                    Server.BatchPool.Return(batch);
-                    reader.ReleaseRetired();
+                    finally
+                    {
+                        Server.BatchPool.Return(batch);
+                        reader.ReleaseRetired();
+                    }
                 }
 
                 switch (status)
@@ -306,6 +345,19 @@ internal sealed class SlaveSession : Session
         catch (Exception ex) when (ex is OperationCanceledException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
             Abort(CloseReason ?? $"sending to slave {SlaveNo} failed");
+        }
+        finally
+        {
+            // The bytes of a batch still being sent belong to leased segments: wait for it before the reader goes.
+            try
+            {
+                await sending.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+            }
+            if (inFlight is not null)
+                Server.BatchPool.Return(inFlight);
         }
         return false;
     }

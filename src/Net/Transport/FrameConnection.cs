@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using Mammoth.Net.Protocol;
 
@@ -22,6 +23,9 @@ namespace Mammoth.Net.Transport;
 public sealed class FrameConnection : IAsyncDisposable
 {
     private const int ReadBufferSize = 64 * 1024;
+
+    /// <summary>Payloads up to this size are copied into the pipe behind their header (one write); larger ones are sent from the caller's memory.</summary>
+    public const int DirectWriteThreshold = 16 * 1024;
 
     private readonly Socket _socket;
     private readonly NetworkStream _network;
@@ -121,8 +125,10 @@ public sealed class FrameConnection : IAsyncDisposable
 
     /// <summary>
     /// Waits for one whole frame. The payload is valid until <see cref="Consume"/>; call it before the next read.
-    /// Returns false when the peer closed the connection cleanly between frames.
+    /// Returns an end frame (<see cref="ReceivedFrame.IsEnd"/>) when the peer closed the connection cleanly between
+    /// frames, and throws <see cref="EndOfStreamException"/> when it closed inside one.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReceivedFrame> ReadFrameAsync(CancellationToken ct)
     {
         PipeReader input = Input;
@@ -137,7 +143,8 @@ public sealed class FrameConnection : IAsyncDisposable
                 input.AdvanceTo(r.Buffer.End);
                 if (r.Buffer.Length == 0)
                     return default;
-                throw new EndOfStreamException($"connection closed in the middle of a frame ({r.Buffer.Length} bytes of it received)");
+                // The peer died or the network failed between two writes of one frame: a lost connection, not a protocol error.
+                throw new EndOfStreamException($"the connection closed in the middle of a frame ({r.Buffer.Length} bytes of it received)");
             }
             input.AdvanceTo(r.Buffer.Start, r.Buffer.End);
         }
@@ -147,6 +154,7 @@ public sealed class FrameConnection : IAsyncDisposable
     public void Consume(in ReceivedFrame frame) => Input.AdvanceTo(frame.Next);
 
     /// <summary>Sends one control frame built by <paramref name="write"/> (under the write lock).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendAsync<T>(T message, Action<IBufferWriter<byte>, T> write, CancellationToken ct = default)
     {
         await _writeLock.WaitAsync(ct).ConfigureAwait(false);
@@ -162,9 +170,45 @@ public sealed class FrameConnection : IAsyncDisposable
     }
 
     /// <summary>
+    /// Sends one frame whose payload is <paramref name="payload"/>. A payload of up to
+    /// <see cref="DirectWriteThreshold"/> bytes is copied behind the header into the pipe and goes out in one
+    /// write; a longer one is written straight from the caller's memory after the header (no copy), which
+    /// must stay unchanged until the returned task completes.
+    /// </summary>
+    public ValueTask SendFrameAsync(FrameType type, ReadOnlyMemory<byte> payload, CancellationToken ct = default)
+    {
+        if (payload.Length > MaxFramePayload)
+            return ValueTask.FromException(new InvalidOperationException($"frame of {payload.Length} bytes exceeds the frame limit"));
+        if (payload.Length <= DirectWriteThreshold)
+            return SendAsync((type, payload), static (w, m) => Frame.Write(w, m.type, m.payload.Span), ct);
+        return SendDirectAsync(type, payload, ct);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendDirectAsync(FrameType type, ReadOnlyMemory<byte> payload, CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (Output.UnflushedBytes > 0)
+                await Output.FlushAsync(ct).ConfigureAwait(false);
+            Frame.WriteHeader(_frameHeader, type, payload.Length);
+            await _stream.WriteAsync(_frameHeader, ct).ConfigureAwait(false);
+            await _stream.WriteAsync(payload, ct).ConfigureAwait(false);
+            if (_stream is SslStream)
+                await _stream.FlushAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
     /// Sends one RECORDS frame whose payload is <paramref name="pieces"/> in order, each written straight
     /// from its memory (a mapped txlog segment or a pooled buffer): no copy into a pipe buffer.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendRecordsAsync(IReadOnlyList<ReadOnlyMemory<byte>> pieces, CancellationToken ct = default)
     {
         long total = 0;

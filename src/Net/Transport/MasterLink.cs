@@ -55,15 +55,17 @@ public sealed class MasterLink : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends whole records (one or more, back to back) as one RECORDS frame, written straight from
-    /// <paramref name="records"/> (no copy into a pipe buffer: a multi-MiB part would otherwise need a
-    /// contiguous pipe segment of its size). The memory must stay untouched until the returned task completes.
+    /// Sends whole records (one or more, back to back) as one RECORDS frame. A frame of more than
+    /// <see cref="FrameConnection.DirectWriteThreshold"/> bytes is written straight from <paramref name="records"/>
+    /// (no copy into a pipe buffer: a multi-MiB part would otherwise need a contiguous pipe segment of its
+    /// size), a smaller one is copied behind its header and goes out in one write. Either way the memory
+    /// must stay untouched until the returned task completes.
     /// </summary>
     public ValueTask SendRecordsAsync(ReadOnlyMemory<byte> records, CancellationToken ct = default)
     {
         if (_receive.IsCompleted)
             return ValueTask.FromException(Failure());
-        return _conn.SendRecordsAsync([records], ct);
+        return _conn.SendFrameAsync(FrameType.Records, records, ct);
     }
 
     /// <summary>Tells the MCP about MCP REFRESH.</summary>
