@@ -24,7 +24,7 @@ public sealed class InstallerTests(ClusterFixture fx)
         Assert.Equal(["mammoth.lo_columns", "mammoth.replicated_tables", "mammoth.requests"], await d.PublicationAsync());
         Assert.Equal(1L, await d.ScalarAsync<long>("SELECT count(*) FROM mammoth.slave_progress"));
         Assert.Equal(
-            ["lo_columns", "node_info", "replicated_tables", "requests", "slave_progress", "slave_relations", "table_sync"],
+            ["lo_columns", "node_info", "replicated_tables", "requests", "slave_progress", "slave_relations", "table_dumps", "table_sync"],
             await d.ColumnAsync("SELECT tablename FROM pg_tables WHERE schemaname = 'mammoth' ORDER BY 1"));
     }
 
