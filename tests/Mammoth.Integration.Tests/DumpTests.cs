@@ -16,18 +16,18 @@ public class DumpTests(ReplicationSetup r)
     [Fact]
     public async Task Enabling_a_table_with_1M_rows_under_writes_leaves_every_slave_identical()
     {
-        await r.ExecAllAsync("CREATE TABLE it_big (id int8 PRIMARY KEY, v text NOT NULL, n int NOT NULL DEFAULT 0)");
-        await r.ExecAsync(r.Master, "INSERT INTO it_big SELECT g, left(md5(g::text) || md5((g + 1)::text), 50) FROM generate_series(1, 1000000) g");
+        await r.ExecAllAsync("CREATE TABLE it_million (id int8 PRIMARY KEY, v text NOT NULL, n int NOT NULL DEFAULT 0)");
+        await r.ExecAsync(r.Master, "INSERT INTO it_million SELECT g, left(md5(g::text) || md5((g + 1)::text), 50) FROM generate_series(1, 1000000) g");
         using var stop = new CancellationTokenSource();
-        Task<long> writes = WriteAsync("it_big", 1_000_000, stop.Token);
+        Task<long> writes = WriteAsync("it_million", 1_000_000, stop.Token);
         await Task.Delay(500);
-        await r.EnableAsync("public.it_big");
+        await r.EnableAsync("public.it_million");
         await WaitNoTableDumpsAsync(TimeSpan.FromMinutes(3));
         await Task.Delay(1000);
         await stop.CancelAsync();
         long statements = await writes;
         Assert.True(statements > 50, $"only {statements} writes ran during the dump");
-        await r.AssertReplicatedAsync("it_big", "id", timeoutSeconds: 300);
+        await r.AssertReplicatedAsync("it_million", "id", timeoutSeconds: 300);
     }
 
     [Fact]

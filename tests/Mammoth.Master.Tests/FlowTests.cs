@@ -170,10 +170,11 @@ public sealed class FlowTests(PgServerFixture pg)
             Assert.Equal(result, await bed.ScalarAsync<string>($"SELECT result FROM mammoth.requests WHERE id = {id}"));
         }
         await SettingsTests.WaitUntilAsync(() => Task.FromResult(bed.Mcp.ReadLog().Contains("MCP REFRESH", StringComparison.Ordinal)), "the MCP to log MCP REFRESH", bed);
-        // The MCP tells a master about pending dumps when it connects.
+        // The MCP answers MCP REFRESH with a DUMP_REQUEST for every slave, and the agent ships the full dump.
+        await SettingsTests.WaitUntilAsync(() => Task.FromResult(bed.AgentLog().Contains("asks for a full dump", StringComparison.Ordinal)), "the agent to log the MCP's DUMP_REQUEST", bed);
+        await SettingsTests.WaitUntilAsync(() => Task.FromResult(bed.AgentLog().Contains("the MCP has the dump durable", StringComparison.Ordinal)), "the full dump to be durable", bed);
         await bed.StopAgentAsync();
         bed.StartAgent();
-        await SettingsTests.WaitUntilAsync(() => Task.FromResult(bed.AgentLog().Contains("asks for a dump", StringComparison.Ordinal)), "the agent to log the MCP's DUMP_REQUEST", bed);
 
         await bed.ExecAsync("INSERT INTO q VALUES (1)");
         List<Rec> all = await bed.WaitForRowAsync(slave, q, 1);
