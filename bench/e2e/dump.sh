@@ -18,7 +18,8 @@ new_cluster slave0 "${tune[@]}"
 schema="CREATE TABLE t (id int8 PRIMARY KEY, v text NOT NULL); CREATE TABLE t2 (id int8 PRIMARY KEY, v text NOT NULL);"
 psql_on master -c "$schema"
 psql_on slave0 -c "$schema"
-psql_on master -c "INSERT INTO t SELECT g, left(md5(g::text) || md5((g + 1)::text), 50) FROM generate_series(1, $rows) g; VACUUM ANALYZE t;"
+psql_on master -c "INSERT INTO t SELECT g, left(md5(g::text) || md5((g + 1)::text), 50) FROM generate_series(1, $rows) g;"
+psql_on master -c "VACUUM ANALYZE t"
 for n in master slave0; do bin/init-mammoth-database --dsn "$(conninfo $n)" >/dev/null; done
 start_mcp 1
 start_agent master
@@ -38,12 +39,19 @@ for run in $(seq 1 "$runs"); do
   # MammothFast: enable (the first run) or MCP-less re-dump by disable + enable; time until the slave committed it.
   psql_on master -c "SELECT mammoth.disable_replication('t')" >/dev/null 2>&1 || true
   psql_on slave0 -c "CHECKPOINT" >/dev/null
-  t0=$(now)
-  psql_on master -c "SELECT mammoth.enable_replication('t', NULL)" >/dev/null
+  # From the enable's commit to the slave's log line for the loaded table (the load commits right after it):
+  # both stamped by this machine's clock, so the script's own polling costs nothing.
+  loaded=$(grep -c "loaded the dump of public.t:" "$w/slave0-agent.log" || true)
+  t0=$(psql_on master -Atc "SELECT extract(epoch FROM clock_timestamp()) FROM (SELECT mammoth.enable_replication('t', NULL)) e")
+  until [ "$(grep -c "loaded the dump of public.t:" "$w/slave0-agent.log" || true)" -gt "$loaded" ]; do sleep 0.05; done
+  t1=$(date -d "$(grep "loaded the dump of public.t:" "$w/slave0-agent.log" | tail -1 | cut -c1-27)" +%s.%N)
   while [ "$(psql_on master -Atc 'SELECT count(*) FROM mammoth.table_dumps')" != 0 ]; do sleep 0.05; done
-  target=$(bin/mcp_stat --json "$w/queue" | python3 -c 'import json,sys; print(json.load(sys.stdin)["last"])')
-  until [ "$(psql_on slave0 -Atc 'SELECT applied_recno FROM mammoth.slave_progress')" -ge "$target" ]; do sleep 0.05; done
-  dump=$(since "$t0")
+  sleep 0.5
+  dump=$(echo "$t1 - $t0" | bc -l)
+  ts=$(date -d "$(grep "dumping public.t " "$w/master-agent.log" | tail -1 | cut -c1-27)" +%s.%N)
+  te=$(date -d "$(grep "dump .* shipped" "$w/master-agent.log" | tail -1 | cut -c1-27)" +%s.%N)
+  printf "       (enable to COPY start %.2f s, master COPY and shipping %.2f s, slave done %.2f s after the master)\n" \
+    "$(echo "$ts - $t0" | bc -l)" "$(echo "$te - $ts" | bc -l)" "$(echo "$t1 - $te" | bc -l)"
   [ "$(digest master t)" = "$(digest slave0 t)" ] || fail "t differs on the slave after the dump"
 
   r1=$(echo "$rows / $ref" | bc); r2=$(echo "$rows / $dump" | bc)

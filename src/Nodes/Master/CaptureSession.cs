@@ -106,10 +106,10 @@ internal sealed class CaptureSession(NodeSettings settings, MammothLog log, Mast
         using var pipeline = new RecordPipeline(link, welcome.Epoch, link.LastDurable, options, stats, log);
         var relations = new RelationCache(catalog);
         using var encoder = new TransactionEncoder(welcome.Epoch, options, relations, map, pipeline, stats);
-        var requests = new RequestWorker(commandCs.ConnectionString, link, options, stats, log, () => Volatile.Read(ref _lastActivity));
         var dumpCs = new NpgsqlConnectionStringBuilder(catalogCs.ConnectionString) { ApplicationName = "mammoth-node master dump", CommandTimeout = 0 };
         var dumps = new DumpCoordinator(dumpCs.ConnectionString, replicationCs.ConnectionString, commandCs.ConnectionString,
             welcome.Epoch, link, options, log);
+        var requests = new RequestWorker(commandCs.ConnectionString, link, options, stats, log, () => Volatile.Read(ref _lastActivity), dumps.Wake);
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Task[] tasks =

@@ -55,6 +55,11 @@ internal sealed class DumpCoordinator(
     /// <summary>Whether the capture loop must call <see cref="BeforeTransactionAsync"/> (cheap, read at every BEGIN).</summary>
     public bool Armed => Volatile.Read(ref _phase) != (int)Phase.Idle;
 
+    private readonly AsyncSignal _wake = new();
+
+    /// <summary>Look at mammoth.table_dumps now (an enable queued a dump and said so by NOTIFY).</summary>
+    public void Wake() => _wake.Set();
+
     /// <summary>Dumps shipped by this session.</summary>
     public int DumpsShipped { get; private set; }
 
@@ -396,12 +401,12 @@ internal sealed class DumpCoordinator(
             }
             if (job is null)
             {
-                // Wait for a DUMP_REQUEST or the next poll of mammoth.table_dumps.
+                // Wait for a DUMP_REQUEST, a NOTIFY from an enable, or the next poll of mammoth.table_dumps.
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 wait.CancelAfter(poll);
                 try
                 {
-                    await link.DumpRequests.WaitToReadAsync(wait.Token).ConfigureAwait(false);
+                    await Task.WhenAny(link.DumpRequests.WaitToReadAsync(wait.Token).AsTask(), _wake.WaitAsync()).WaitAsync(wait.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {

@@ -43,8 +43,8 @@ public sealed class MasterAgentOptions
     /// <summary>Longest wait between reconnection attempts (default 30 s).</summary>
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often the agent looks for table dumps requested by enable_replication() (default 500 ms).</summary>
-    public TimeSpan DumpPollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>How often the agent looks for table dumps requested by enable_replication() besides the NOTIFY the enable sends (default 1 s).</summary>
+    public TimeSpan DumpPollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Wait before trying again when a dump's snapshot could not be taken (default 5 s).</summary>
     public TimeSpan DumpRetryDelay { get; init; } = TimeSpan.FromSeconds(5);

@@ -10,9 +10,11 @@ namespace Mammoth.Nodes.Master;
 /// handled), and commits the heartbeat message when the stream has been idle.
 /// </summary>
 internal sealed class RequestWorker(string connectionString, MasterLink link, MasterAgentOptions options, MasterStatistics stats,
-    MammothLog log, Func<long> lastActivity)
+    MammothLog log, Func<long> lastActivity, Action onDumpRequested)
 {
     public const string Channel = "mammoth_requests";
+    /// <summary>Payload of the NOTIFY an enable sends when it queues a table dump (mammoth.table_dumps).</summary>
+    public const string DumpPayload = "table_dump";
     public const string RefreshDone = "MCP REFRESH sent to the MCP: every slave gets a full dump";
     public const string NotHandled = "not handled by this version of the master agent";
 
@@ -24,7 +26,11 @@ internal sealed class RequestWorker(string connectionString, MasterLink link, Ma
         await conn.OpenAsync(ct).ConfigureAwait(false);
         conn.Notification += (_, e) =>
         {
-            if (e.Channel == Channel)
+            if (e.Channel != Channel)
+                return;
+            if (e.Payload == DumpPayload)
+                onDumpRequested(); // enable_replication() queued a table dump
+            else
                 _notified = true;
         };
         await MasterCatalog.ExecAsync(conn, "LISTEN " + Channel, ct).ConfigureAwait(false);

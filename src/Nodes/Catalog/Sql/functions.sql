@@ -279,6 +279,7 @@ BEGIN
     EXECUTE format('SELECT EXISTS (SELECT FROM %I.%I)', p_schema, p_table) INTO v_has_rows;
     IF v_has_rows THEN
         INSERT INTO mammoth.table_dumps (schema_name, table_name, slaves) VALUES (p_schema, p_table, v_new);
+        PERFORM pg_notify('mammoth_requests', 'table_dump');  -- wakes the master agent at commit
         RAISE NOTICE '% has rows: the master agent dumps it to %', v_qname, mammoth._slaves_text(v_new);
     END IF;
     RETURN true;
