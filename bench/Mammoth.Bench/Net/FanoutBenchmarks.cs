@@ -57,7 +57,7 @@ public class FanoutBenchmarks : IThroughputBenchmark
     [GlobalSetup]
     public void GlobalSetup()
     {
-        _dir = NetBench.NewDirectory("fanout");
+        _dir = Log.BenchFiles.NewDirectory("fanout");
         byte[] records = NetBench.Records(Records);
         using (TxLog log = TxLog.Open(new TxLogOptions { Path = _dir, FlushBytes = 1 << 20, Preallocation = SegmentPreallocation.Sparse }))
         {
@@ -91,7 +91,7 @@ public class FanoutBenchmarks : IThroughputBenchmark
     {
         _server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _server = null;
-        NetBench.Delete(_dir);
+        Log.BenchFiles.Delete(_dir);
     }
 
     // ---- reference: plain sockets ---------------------------------------------------------------------------

@@ -61,7 +61,7 @@ public class IngestBenchmarks : IThroughputBenchmark
     [IterationSetup(Target = nameof(TxLogAppend))]
     public void SetupTxLog()
     {
-        _dir = NetBench.NewDirectory("ingest-ref");
+        _dir = Log.BenchFiles.NewDirectory("ingest-ref");
         _log = TxLog.Open(new TxLogOptions
         {
             Path = _dir,
@@ -88,7 +88,7 @@ public class IngestBenchmarks : IThroughputBenchmark
     {
         _log?.Dispose();
         _log = null;
-        NetBench.Delete(_dir);
+        Log.BenchFiles.Delete(_dir);
     }
 
     // ---- the MCP -----------------------------------------------------------------------------------------
@@ -104,7 +104,7 @@ public class IngestBenchmarks : IThroughputBenchmark
 
     private async Task StartMcpAsync(bool keyIndex, bool verify)
     {
-        _dir = NetBench.NewDirectory("ingest-mcp");
+        _dir = Log.BenchFiles.NewDirectory("ingest-mcp");
         _server = new McpServer(NetBench.Settings(_dir, SegmentSize, keyIndex), NetBench.Log(), new McpServerOptions
         {
             FlushBytes = FlushBytes,
@@ -134,7 +134,7 @@ public class IngestBenchmarks : IThroughputBenchmark
         _server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _master = null;
         _server = null;
-        NetBench.Delete(_dir);
+        Log.BenchFiles.Delete(_dir);
         if (stored != Records + 1)
             throw new InvalidOperationException($"the MCP stored {stored} records, expected {Records + 1}");
     }

@@ -19,22 +19,6 @@ internal static class NetBench
     public const int ReadBufferSize = 64 * 1024;
     public const uint Epoch = 1;
 
-    /// <summary>Root of every scratch folder (the same volume as the work tree on the development machine).</summary>
-    public static string Root { get; } = Path.Combine(Path.GetTempPath(), "mammoth-bench");
-
-    public static string NewDirectory(string name)
-    {
-        string dir = Path.Combine(Root, $"{name}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
-    public static void Delete(string? dir)
-    {
-        if (dir is not null && Directory.Exists(dir))
-            Directory.Delete(dir, recursive: true);
-    }
-
     /// <summary>An MCP on a free loopback port; no recycling, no echo timeout within a run, key index as asked.</summary>
     public static McpServerSettings Settings(string txlogPath, string segmentSize, bool keyIndex = false, int maxSlaves = 16) =>
         McpServerSettings.Parse($"""
