@@ -17,6 +17,7 @@ public sealed partial class SlaveAgent
     private long _lastAcked;
     private volatile bool _streaming;
     private bool _waitingForDump;
+    private long _batchFloor;
 
     /// <param name="batchIdle">
     /// Batch mode: end the session (normally) once no record has arrived for this long and the slave is
@@ -79,6 +80,7 @@ public sealed partial class SlaveAgent
 
             await link.SubscribeAsync(p.AppliedRecno + 1, batchIdle is not null, ct).ConfigureAwait(false);
             _waitingForDump = false;
+            _batchFloor = w.LastRecno;
             Volatile.Write(ref _lastAcked, p.AppliedRecno);
             if (_halted && _haltError is not null)
             {
@@ -159,12 +161,14 @@ public sealed partial class SlaveAgent
     }
 
     /// <summary>
-    /// A batch may end only between transactions (a master transaction in parts, or a table's dump, is one
-    /// local transaction), outside a full dump (DUMP_START..DUMP_END), and not while the MCP has said that a
-    /// full dump is on its way: otherwise the batch would end with the slave half loaded, and the next one would
-    /// start the dump again.
+    /// A batch may end only once it has applied every record the MCP held when it connected (WELCOME's last
+    /// record, so even a timeout of 0 fetches the whole backlog), between transactions (a master transaction in
+    /// parts, or a table's dump, is one local transaction), outside a full dump (DUMP_START..DUMP_END), and not
+    /// while the MCP has said that a full dump is on its way: otherwise the batch would end with the slave half
+    /// loaded, and the next one would start the dump again.
     /// </summary>
-    private bool BatchMayEnd => _applier is { InTransaction: false, Dump.Running: false } && !_waitingForDump && !_halted;
+    private bool BatchMayEnd =>
+        _applier is { InTransaction: false, Dump.Running: false } a && a.Committed.AppliedRecno >= _batchFloor && !_waitingForDump && !_halted;
 
     private async ValueTask<Inbound> NextAsync(ChannelReader<Inbound> inbox, TimeSpan wait, CancellationToken ct)
     {
