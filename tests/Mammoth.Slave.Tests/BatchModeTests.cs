@@ -98,23 +98,54 @@ public sealed class BatchModeTests(PgServerFixture fx) : IClassFixture<PgServerF
         using var f = new RecordFactory();
         await p.MasterAsync("INSERT INTO items SELECT g, 'a' || g, g FROM generate_series(1, 200) g");
         await p.SlaveExecAsync("INSERT INTO items VALUES (9999, 'stale', 0)");
-        await using RunningAgent agent = RunningAgent.Start(mcp.NodeConf(p.Slave, extra: "replication_slave_batch_mode = on\nreplication_slave_batch_mode_timeout = 1s"));
+        await using RunningAgent agent = RunningAgent.Start(mcp.NodeConf(p.Slave, extra: "replication_slave_batch_mode = on\nreplication_slave_batch_mode_timeout = 3s"));
         await Wait.UntilAsync(() => agent.Status().State == SlaveAgent.WaitingForBatchUpdate, "the batch-mode wait", diagnostics: () => agent.Log.Text);
 
-        // The dump's BEGIN and first chunk, and the END only well after the timeout.
-        long chunk = await mcp.SendAsync(f.Relation(items), f.DumpBegin(items), f.DumpChunk(items, await p.RowsAsync("SELECT * FROM items WHERE id <= 100")));
+        // The batch is connected and caught up; then the dump's BEGIN and first chunk arrive, and its END only
+        // well after the timeout.
+        long relation = await mcp.SendAsync(f.Relation(items));
         long request = await Pair.ScalarAsync<long>(p.Slave, "SELECT mammoth.mcp_batchupdate()");
+        await Wait.UntilAsync(async () => await p.AppliedRecnoAsync() == relation, "the batch under way", diagnostics: () => agent.Log.Text);
+        long chunk = await mcp.SendAsync(f.DumpBegin(items), f.DumpChunk(items, await p.RowsAsync("SELECT * FROM items WHERE id <= 100")));
+        Assert.False(await RequestDoneAsync(p, request), "the batch ended before the dump began; the machine is too slow for this test's 3 s timeout");
         await Wait.UntilAsync(() => agent.Status().RecordsReceived >= chunk, "the open dump received", diagnostics: () => agent.Log.Text);
-        await Task.Delay(3000);
+        await Task.Delay(4000);
         Assert.True(agent.Status().Connected, agent.Log.Text);
         Assert.False(await RequestDoneAsync(p, request));
-        Assert.Equal(0, await p.AppliedRecnoAsync());
+        Assert.Equal(relation, await p.AppliedRecnoAsync());
 
         long last = await mcp.SendAsync(f.DumpChunk(items, await p.RowsAsync("SELECT * FROM items WHERE id > 100")), f.DumpEnd(items, 200));
         await Wait.UntilAsync(async () => await RequestDoneAsync(p, request), "the batch after the dump", diagnostics: () => agent.Log.Text);
         Assert.Equal(last, await p.AppliedRecnoAsync());
         await p.AssertEqualAsync("items", "id");
         Assert.Contains("table dump of public.items", await Pair.ScalarAsync<string>(p.Slave, $"SELECT result FROM mammoth.requests WHERE id = {request}"));
+    }
+
+    [Fact]
+    public async Task A_batch_does_not_end_inside_a_full_dump()
+    {
+        Pair p = await Pair.CreateAsync(fx, "batchfull", Items);
+        await using TestMcp mcp = await TestMcp.StartAsync();
+        RelationInfo items = await p.RelationAsync("items");
+        using var f = new RecordFactory();
+        await p.MasterAsync("INSERT INTO items SELECT g, 'a' || g, g FROM generate_series(1, 200) g");
+        await p.SlaveExecAsync("INSERT INTO items VALUES (9999, 'stale', 0)");
+        await using RunningAgent agent = RunningAgent.Start(mcp.NodeConf(p.Slave, extra: "replication_slave_batch_mode = on\nreplication_slave_batch_mode_timeout = 1s"));
+        await Wait.UntilAsync(() => agent.Status().State == SlaveAgent.WaitingForBatchUpdate, "the batch-mode wait", diagnostics: () => agent.Log.Text);
+
+        // A full dump whose one table is loaded (and committed), and its DUMP_END only well after the timeout.
+        long loaded = await mcp.SendAsync([f.DumpStart(1, SlaveSet.All, 1), f.Relation(items), .. f.TableDump(items, await p.RowsAsync("SELECT * FROM items"))]);
+        long request = await Pair.ScalarAsync<long>(p.Slave, "SELECT mammoth.mcp_batchupdate()");
+        await Wait.UntilAsync(async () => await p.AppliedRecnoAsync() == loaded, "the table loaded", diagnostics: () => agent.Log.Text);
+        await Task.Delay(3000);
+        Assert.True(agent.Status() is { Connected: true, DumpRunning: true }, agent.Log.Text);
+        Assert.False(await RequestDoneAsync(p, request));
+
+        long last = await mcp.SendAsync(f.DumpEnd(1, SlaveSet.All, 1));
+        await Wait.UntilAsync(async () => await RequestDoneAsync(p, request), "the batch after the dump", diagnostics: () => agent.Log.Text);
+        Assert.Equal(last, await p.AppliedRecnoAsync());
+        await p.AssertEqualAsync("items", "id");
+        Assert.Contains("full dump 1: 1 table", await Pair.ScalarAsync<string>(p.Slave, $"SELECT result FROM mammoth.requests WHERE id = {request}"));
     }
 
     private static async Task<bool> RequestDoneAsync(Pair p, long id) =>
