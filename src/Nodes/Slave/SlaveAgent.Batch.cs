@@ -72,11 +72,13 @@ public sealed partial class SlaveAgent
         }
     }
 
+    /// <summary>Waiting: the database answers and no batch is pending, so an earlier problem is over.</summary>
     private void ShowWaiting() => _status.Update(st =>
     {
-        if (st.State == WaitingForBatchUpdate && !st.BatchFetching)
+        if (st.State == WaitingForBatchUpdate && !st.BatchFetching && st.Problem is null)
             return;
         st.State = WaitingForBatchUpdate;
+        st.Problem = null;
         st.Connected = false;
         st.BatchFetching = false;
         st.BatchRequests = null;
