@@ -16,8 +16,14 @@ public sealed partial class SlaveAgent
 {
     private long _lastAcked;
     private volatile bool _streaming;
+    private bool _waitingForDump;
+    private long _batchFloor;
 
-    private async Task RunLinkAsync(Backoff backoff, CancellationToken ct)
+    /// <param name="batchIdle">
+    /// Batch mode: end the session (normally) once no record has arrived for this long and the slave is
+    /// between transactions and outside a dump; null: stream until cancelled or the link fails.
+    /// </param>
+    private async Task RunLinkAsync(Backoff backoff, CancellationToken ct, TimeSpan? batchIdle = null)
     {
         NodeSettings s = _settings;
         var options = new McpClientOptions
@@ -72,7 +78,9 @@ public sealed partial class SlaveAgent
                     $"the MCP has this slave's acknowledgement of record {w.SlaveAck}, but its database has applied only up to {p.AppliedRecno} (restored from a backup?); applying again from record {p.AppliedRecno + 1}");
             }
 
-            await link.SubscribeAsync(p.AppliedRecno + 1, false, ct).ConfigureAwait(false);
+            await link.SubscribeAsync(p.AppliedRecno + 1, batchIdle is not null, ct).ConfigureAwait(false);
+            _waitingForDump = false;
+            _batchFloor = w.LastRecno;
             Volatile.Write(ref _lastAcked, p.AppliedRecno);
             if (_halted && _haltError is not null)
             {
@@ -93,7 +101,8 @@ public sealed partial class SlaveAgent
             var frames = new FrameQueue();
             try
             {
-                await ApplyLoopAsync(link, channel.Reader, frames, backoff, linkCts.Token).ConfigureAwait(false);
+                await ApplyLoopAsync(link, channel.Reader, frames, backoff, batchIdle, linkCts.Token).ConfigureAwait(false);
+                await link.SayGoodbyeAsync("batch done", ct).ConfigureAwait(false); // only batch mode gets here
             }
             finally
             {
@@ -110,16 +119,34 @@ public sealed partial class SlaveAgent
         }
     }
 
-    private async Task ApplyLoopAsync(SlaveLink link, ChannelReader<Inbound> inbox, FrameQueue frames, Backoff backoff, CancellationToken ct)
+    /// <summary>Applies what arrives; returns only in batch mode (<paramref name="batchIdle"/>), when the batch is over.</summary>
+    private async Task ApplyLoopAsync(SlaveLink link, ChannelReader<Inbound> inbox, FrameQueue frames, Backoff backoff, TimeSpan? batchIdle, CancellationToken ct)
     {
+        long lastArrival = Environment.TickCount64;
         while (true)
         {
             if (ProtectionDue && _applier is { InTransaction: false })
                 await SyncProtectionAsync(ct).ConfigureAwait(false);
 
-            Inbound item = await NextAsync(inbox, ct).ConfigureAwait(false);
+            TimeSpan wait = _options.ProtectionInterval;
+            if (batchIdle is { } idle)
+            {
+                TimeSpan quiet = TimeSpan.FromMilliseconds(Environment.TickCount64 - lastArrival);
+                if (quiet >= idle && BatchMayEnd)
+                {
+                    _log.Write(PgLogLevel.Log, $"batch: no new record for {idle.TotalSeconds:0.###} s (replication_slave_batch_mode_timeout); disconnecting from the MCP");
+                    return;
+                }
+                // Past the timeout but inside a transaction or a dump: look again a little later.
+                TimeSpan left = quiet >= idle ? TimeSpan.FromMilliseconds(200) : idle - quiet;
+                if (left < wait)
+                    wait = left;
+            }
+
+            Inbound item = await NextAsync(inbox, wait, ct).ConfigureAwait(false);
             if (item.IsNone)
-                continue; // idle tick: protection check
+                continue; // idle tick: protection check, batch timeout
+            lastArrival = Environment.TickCount64;
             if (item.State is { } state)
             {
                 HandleState(state);
@@ -128,17 +155,29 @@ public sealed partial class SlaveAgent
             backoff.Reset(); // records flow: the next connection problem starts with a short wait again
             frames.Add(item);
             await ApplyFramesAsync(link, inbox, frames, ct).ConfigureAwait(false);
+            if (_applier is { Dump.IsFull: true })
+                _waitingForDump = false; // the full dump the MCP announced has begun
         }
     }
 
-    private async ValueTask<Inbound> NextAsync(ChannelReader<Inbound> inbox, CancellationToken ct)
+    /// <summary>
+    /// A batch may end only once it has applied every record the MCP held when it connected (WELCOME's last
+    /// record, so even a timeout of 0 fetches the whole backlog), between transactions (a master transaction in
+    /// parts, or a table's dump, is one local transaction), outside a full dump (DUMP_START..DUMP_END), and not
+    /// while the MCP has said that a full dump is on its way: otherwise the batch would end with the slave half
+    /// loaded, and the next one would start the dump again.
+    /// </summary>
+    private bool BatchMayEnd =>
+        _applier is { InTransaction: false, Dump.Running: false } a && a.Committed.AppliedRecno >= _batchFloor && !_waitingForDump && !_halted;
+
+    private async ValueTask<Inbound> NextAsync(ChannelReader<Inbound> inbox, TimeSpan wait, CancellationToken ct)
     {
         try
         {
             if (inbox.TryRead(out Inbound ready))
                 return ready;
             using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            tick.CancelAfter(_options.ProtectionInterval);
+            tick.CancelAfter(wait);
             try
             {
                 return await inbox.ReadAsync(tick.Token).ConfigureAwait(false);
@@ -296,6 +335,7 @@ public sealed partial class SlaveAgent
 
     private void HandleState(StateChange state)
     {
+        _waitingForDump = state.State == SlaveSyncState.DUMP;
         if (state.State == SlaveSyncState.DUMP)
         {
             _log.Write(PgLogLevel.Log, $"waiting for a full dump: {state.Reason}");

@@ -71,7 +71,10 @@ public sealed partial class SlaveAgent : IAsyncDisposable
         NodeSettings s = _settings;
         _log.Write(PgLogLevel.Log, $"slave agent {_slaveNo} starting: database {s.Database}, MCP {s.McpAddress}:{s.McpPort}, status in {s.DataPath}");
         if (s.SlaveBatchMode)
-            _log.Write(PgLogLevel.Warning, "replication_slave_batch_mode is not implemented yet; this slave streams continuously");
+        {
+            _log.Write(PgLogLevel.Log, $"batch mode: connecting to the MCP only for MCP BATCHUPDATE (SELECT mammoth.mcp_batchupdate() on this slave), until {s.SlaveBatchModeTimeout.TotalSeconds:0.###} s pass without a record");
+            _status.Update(st => st.BatchMode = true);
+        }
         using var stopStatus = new CancellationTokenSource();
         Task statusLoop = _status.RunAsync(_options.StatusInterval, stopStatus.Token);
         var backoff = new Backoff(_options.RetryMin, _options.RetryMax);
@@ -83,7 +86,10 @@ public sealed partial class SlaveAgent : IAsyncDisposable
                 {
                     if (_applier is null)
                         await OpenDatabaseAsync(ct).ConfigureAwait(false);
-                    await RunLinkAsync(backoff, ct).ConfigureAwait(false);
+                    if (s.SlaveBatchMode)
+                        await RunBatchModeAsync(backoff, ct).ConfigureAwait(false);
+                    else
+                        await RunLinkAsync(backoff, ct).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {

@@ -18,7 +18,7 @@ public sealed class SlaveAgentStatus
 {
     public int FormatVersion { get; set; } = 1;
     public int SlaveNo { get; set; }
-    /// <summary>connecting, streaming, halted, waiting for a full dump, database unavailable, disconnected, stopped.</summary>
+    /// <summary>connecting, streaming, halted, waiting for a full dump, loading a full dump, waiting for MCP BATCHUPDATE (batch mode), database unavailable, disconnected, stopped.</summary>
     public string State { get; set; } = "starting";
     public int? AgentPid { get; set; }
     public DateTime? StartedAt { get; set; }
@@ -60,6 +60,16 @@ public sealed class SlaveAgentStatus
     public DateTime? DumpStartedAt { get; set; }
     /// <summary>Summary of the last finished dump.</summary>
     public string? LastDump { get; set; }
+    /// <summary>replication_slave_batch_mode is on: the agent connects to the MCP only for MCP BATCHUPDATE.</summary>
+    public bool BatchMode { get; set; }
+    /// <summary>Batch mode: a batch is being fetched (else the agent waits for MCP BATCHUPDATE).</summary>
+    public bool BatchFetching { get; set; }
+    /// <summary>The mammoth.requests ids the running batch answers.</summary>
+    public string? BatchRequests { get; set; }
+    public DateTime? BatchStartedAt { get; set; }
+    /// <summary>Summary of the last finished batch (the result written into mammoth.requests).</summary>
+    public string? LastBatch { get; set; }
+    public DateTime? LastBatchAt { get; set; }
     /// <summary>The last connection problem (MCP or database), while it lasts.</summary>
     public string? Problem { get; set; }
 
@@ -148,6 +158,14 @@ public sealed class SlaveAgentStatus
         }
         if (LastDump is not null)
             sb.Append(ci, $"last dump: {LastDump}\n");
+        if (BatchMode)
+        {
+            sb.Append(BatchFetching
+                ? string.Create(ci, $"batch mode: fetching a batch (request {BatchRequests}{(BatchStartedAt is { } bs ? ", started " + Time(bs) : "")})\n")
+                : "batch mode: waiting for MCP BATCHUPDATE\n");
+            if (LastBatch is not null)
+                sb.Append(ci, $"last batch: {LastBatch}{(LastBatchAt is { } lb ? ", finished " + Time(lb) : "")}\n");
+        }
         if (Problem is not null)
             sb.Append(ci, $"problem: {Problem}\n");
         if (McpId is { } id)
