@@ -143,6 +143,29 @@ public sealed class DumpTests(PgServerFixture pg, ITestOutputHelper output)
         Assert.DoesNotContain(all, r => r.Kind is RecordKind.TableDumpBegin or RecordKind.TableDumpChunk or RecordKind.TableDumpEnd);
     }
 
+    [Fact]
+    public async Task A_dump_of_a_table_disabled_before_it_was_taken_ships_nothing_and_later_dumps_go_on()
+    {
+        await using MasterTestBed bed = await MasterTestBed.StartAsync(pg,
+            "CREATE TABLE gone (id int PRIMARY KEY); INSERT INTO gone VALUES (1), (2); CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (5);",
+            ["SELECT mammoth.enable_replication('gone', NULL)", "SELECT mammoth.disable_replication('gone')"], startAgent: false);
+        Assert.Equal(1L, await bed.ScalarAsync<long>("SELECT count(*) FROM mammoth.table_dumps"));
+        bed.StartAgent();
+        RawSlave slave = await bed.SlaveAsync(0);
+        await SettingsTests.WaitUntilAsync(async () => await bed.ScalarAsync<long>("SELECT count(*) FROM mammoth.table_dumps") == 0,
+            "the request for the disabled table to be dropped", bed);
+
+        // The coordinator is not stuck waiting for a record it never shipped: the next dump happens.
+        uint kept = await bed.OidAsync("kept");
+        await bed.ExecAsync("SELECT mammoth.enable_replication('kept', NULL)");
+        List<Rec> all = await slave.WaitAsync(rs => rs.Any(r => r.Kind == RecordKind.TableDumpEnd && r.Sections.Any(s => s.TableId == kept)),
+            "the dump of kept", TimeSpan.FromSeconds(60), bed.Context);
+        uint gone = await bed.OidAsync("gone");
+        Assert.DoesNotContain(all, r => r.Kind is RecordKind.TableDumpBegin or RecordKind.TableDumpChunk && r.Sections.Any(s => s.TableId == gone));
+        await SettingsTests.WaitUntilAsync(async () => await bed.ScalarAsync<long>("SELECT count(*) FROM mammoth.table_dumps") == 0,
+            "the request for kept to be done", bed);
+    }
+
     private static long Key(byte[] tuple) => BinaryPrimitives.ReadInt64BigEndian(Fields(tuple)[0]);
 
     private static byte[] Tuple(List<byte[]?> fields)

@@ -76,18 +76,7 @@ public sealed class TestMcp : IAsyncDisposable
     {
         if (_server is not null)
             return;
-        string conf = $"""
-            mcp_listen_address = 127.0.0.1
-            mcp_listen_port = {Port}
-            mcp_authkey = '{AuthKey}'
-            mcp_max_slaves = 8
-            mcp_txlog_path = '{TxlogPath}'
-            mcp_segment_size = 16MB
-            mcp_queue_min_size = 1GB
-            mcp_queue_max_size = 4GB
-            mcp_key_index = off
-            mcp_log_level = debug1
-            """;
+        string conf = ConfText();
         _log = new MammothLog(LogPath, PgLogLevel.Debug1);
         var server = new McpServer(McpServerSettings.Parse(conf, "test-mcp.conf"), _log, new McpServerOptions
         {

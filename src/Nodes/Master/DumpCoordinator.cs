@@ -44,7 +44,8 @@ internal sealed class DumpCoordinator(
         public ulong SnapshotLsn { get; set; }
         public NpgsqlConnection? Snapshot { get; set; }
         public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public TaskCompletionSource<(ulong Lsn, uint Seq)> Shipped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Identity of the dump's last record, or null when nothing was shipped (every table disabled meanwhile).</summary>
+        public TaskCompletionSource<(ulong Lsn, uint Seq)?> Shipped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private int _phase; // Phase, read by the capture loop at every BEGIN
@@ -59,9 +60,6 @@ internal sealed class DumpCoordinator(
 
     /// <summary>Look at mammoth.table_dumps now (an enable queued a dump and said so by NOTIFY).</summary>
     public void Wake() => _wake.Set();
-
-    /// <summary>Dumps shipped by this session.</summary>
-    public int DumpsShipped { get; private set; }
 
     // ---- the capture side -------------------------------------------------------------------------------
 
@@ -81,8 +79,7 @@ internal sealed class DumpCoordinator(
             return;
         try
         {
-            (ulong lsn, uint seq) = await ShipAsync(job, pipeline, settings, ct).ConfigureAwait(false);
-            job.Shipped.TrySetResult((lsn, seq));
+            job.Shipped.TrySetResult(await ShipAsync(job, pipeline, settings, ct).ConfigureAwait(false));
         }
         catch (Exception ex)
         {
@@ -95,7 +92,7 @@ internal sealed class DumpCoordinator(
         }
     }
 
-    private async Task<(ulong Lsn, uint Seq)> ShipAsync(Job job, RecordPipeline pipeline, SettingsMap settings, CancellationToken ct)
+    private async Task<(ulong Lsn, uint Seq)?> ShipAsync(Job job, RecordPipeline pipeline, SettingsMap settings, CancellationToken ct)
     {
         NpgsqlConnection snap = job.Snapshot!;
         ulong lsn = job.SnapshotLsn - 1; // sorts after every record shipped before, before the next transaction
@@ -143,10 +140,9 @@ internal sealed class DumpCoordinator(
         if (job.IsFull)
             await ShipMarkerAsync(RecordKind.DumpEnd, new DumpMarker(dumpId, job.FullTargets, plan.Count, job.SnapshotLsn)).ConfigureAwait(false);
         await pipeline.FlushAsync(ct).ConfigureAwait(false);
-        DumpsShipped++;
         double s = Math.Max(started.Elapsed.TotalSeconds, 1e-6);
         log.Write(PgLogLevel.Log, $"dump {dumpId} shipped: {plan.Count} tables, {totalRows} rows, {totalBytes / 1024 / 1024} MiB in {s:F1} s ({totalRows / s:F0} rows/s)");
-        return (lsn, seq - 1);
+        return seq == 0 ? null : (lsn, seq - 1);
 
         async ValueTask ShipMarkerAsync(RecordKind kind, DumpMarker m)
         {
@@ -411,6 +407,10 @@ internal sealed class DumpCoordinator(
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
                 }
+                finally
+                {
+                    await wait.CancelAsync().ConfigureAwait(false); // releases the channel's waiter when the NOTIFY won
+                }
                 continue;
             }
             await RunJobAsync(job, command, ct).ConfigureAwait(false);
@@ -456,18 +456,21 @@ internal sealed class DumpCoordinator(
             job.Ready.TrySetResult();
             // A transaction that commits after L, so that the capture reaches L even on an idle master.
             await MasterCatalog.ExecAsync(command, "SELECT pg_logical_emit_message(true, 'mammoth', 'dump')", ct).ConfigureAwait(false);
-            (ulong lsn, uint seq) = await job.Shipped.Task.WaitAsync(ct).ConfigureAwait(false);
+            (ulong Lsn, uint Seq)? last = await job.Shipped.Task.WaitAsync(ct).ConfigureAwait(false);
 
             await snapshot.DisposeAsync().ConfigureAwait(false);
             snapshot = null;
-            await link.WaitDurableAsync(epoch, lsn, seq, ct).ConfigureAwait(false);
+            if (last is (ulong lsn, uint seq))
+            {
+                await link.WaitDurableAsync(epoch, lsn, seq, ct).ConfigureAwait(false);
+                log.Write(PgLogLevel.Log, $"the MCP has the dump durable (up to commit LSN {PgTime.FormatLsn(lsn)} seq {seq})");
+            }
             if (job.TableRequests.Count > 0)
             {
                 await using var done = new NpgsqlCommand("DELETE FROM mammoth.table_dumps WHERE id = ANY($1)", command);
                 done.Parameters.Add(new NpgsqlParameter { Value = job.TableRequests.Select(r => r.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
                 await done.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
-            log.Write(PgLogLevel.Log, $"the MCP has the dump durable (up to commit LSN {PgTime.FormatLsn(lsn)} seq {seq})");
         }
         finally
         {
