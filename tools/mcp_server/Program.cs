@@ -67,9 +67,14 @@ foreach (string w in settings.Warnings)
 string pidFile = Path.Combine(settings.TxlogPath, "mcp_server.pid");
 await using var server = new McpServer(settings, log);
 var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+bool wrotePid = false;
 try
 {
-    await server.StartAsync();
+    await server.StartAsync(owned: () =>
+    {
+        File.WriteAllText(pidFile, Environment.ProcessId + "\n");
+        wrotePid = true;
+    });
 }
 catch (TxLogLockedException)
 {
@@ -81,6 +86,8 @@ catch (TxLogLockedException)
 catch (Exception ex) when (ex is TxLogException or ConfigException or IOException or UnauthorizedAccessException)
 {
     Fatal(ex.Message);
+    if (wrotePid)
+        File.Delete(pidFile); // e.g. the port was taken after the txlog was opened
     return 2;
 }
 
@@ -92,7 +99,6 @@ void Fatal(string message)
         Console.Error.WriteLine($"mcp_server: {message}");
 }
 
-File.WriteAllText(pidFile, Environment.ProcessId + "\n");
 using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stopped.TrySetResult(); });
 using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stopped.TrySetResult(); });
 using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>

@@ -73,7 +73,12 @@ public sealed partial class McpServer : IAsyncDisposable
     public int ConnectionsAccepted => Volatile.Read(ref _connections);
 
     /// <summary>Opens the txlog (recovering it), loads the state, starts listening and the background work.</summary>
-    public Task StartAsync()
+    /// <param name="owned">
+    /// Called once the txlog is open and locked by this server, before it listens: where mcp_server writes its
+    /// pid file, so that whoever sees "listening on" finds the pid file there (and a refused second server
+    /// never overwrites it).
+    /// </param>
+    public Task StartAsync(Action? owned = null)
     {
         McpServerSettings s = _settings;
         if (s.SslCertFile is not null && s.SslKeyFile is not null)
@@ -96,6 +101,7 @@ public sealed partial class McpServer : IAsyncDisposable
             VerifyOnRead = _options.VerifyOnRead,
             Report = m => _log.Write(PgLogLevel.Warning, m),
         });
+        owned?.Invoke();
         LoadState();
         _log.Write(PgLogLevel.Log, $"txlog {s.TxlogPath}: records {_txlog.FirstRecno}..{_txlog.LastRecno}, {_txlog.DataBytes} bytes in {_txlog.GetSegments().Count} segments, epoch {_state.Epoch}");
 
