@@ -48,6 +48,7 @@ public sealed partial class McpServer : IAsyncDisposable
     private X509Certificate2? _certificate;
     private TxLog? _txlog;
     private int _connections;
+    private int _connectionsOpen;
 
     internal ObjectPool<SlaveBatch> BatchPool { get; } = new DefaultObjectPool<SlaveBatch>(new SlaveBatchPolicy(), 64);
 
@@ -71,6 +72,9 @@ public sealed partial class McpServer : IAsyncDisposable
 
     /// <summary>Connections accepted so far (tests).</summary>
     public int ConnectionsAccepted => Volatile.Read(ref _connections);
+
+    /// <summary>Connections accepted and not yet closed (tests: a refused or timed-out one is gone again).</summary>
+    public int ConnectionsOpen => Volatile.Read(ref _connectionsOpen);
 
     /// <summary>Opens the txlog (recovering it), loads the state, starts listening and the background work.</summary>
     /// <param name="owned">
@@ -168,6 +172,7 @@ public sealed partial class McpServer : IAsyncDisposable
                 return;
             }
             Interlocked.Increment(ref _connections);
+            Interlocked.Increment(ref _connectionsOpen);
             _ = Task.Run(() => HandleConnectionAsync(client));
         }
     }
@@ -221,6 +226,7 @@ public sealed partial class McpServer : IAsyncDisposable
         finally
         {
             await conn.DisposeAsync().ConfigureAwait(false);
+            Interlocked.Decrement(ref _connectionsOpen);
         }
     }
 
