@@ -13,8 +13,11 @@ namespace Mammoth.Master.Tests;
 [Collection("master")]
 public sealed class DumpTests(PgServerFixture pg, ITestOutputHelper output)
 {
-    [Fact]
-    public async Task Enabling_a_table_with_rows_under_writes_dumps_it_at_its_exact_place_in_the_stream()
+    /// <summary>One reader COPYing the whole table; three readers COPYing block ranges of it side by side.</summary>
+    [Theory]
+    [InlineData(1, 32L << 20)]
+    [InlineData(3, 64L << 10)]
+    public async Task Enabling_a_table_with_rows_under_writes_dumps_it_at_its_exact_place_in_the_stream(int workers, long splitBytes)
     {
         await using MasterTestBed bed = await MasterTestBed.StartAsync(pg,
             """
@@ -22,7 +25,7 @@ public sealed class DumpTests(PgServerFixture pg, ITestOutputHelper output)
             INSERT INTO t SELECT g, md5(g::text), g / 3.0 FROM generate_series(1, 30000) g;
             CREATE TABLE marker (id int PRIMARY KEY);
             """,
-            ["SELECT mammoth.enable_replication('marker', NULL)"]);
+            ["SELECT mammoth.enable_replication('marker', NULL)"], MasterTestBed.TestOptions(workers, splitBytes));
         RawSlave slave = await bed.SlaveAsync(0);
         uint t = await bed.OidAsync("t");
         uint marker = await bed.OidAsync("marker");
@@ -126,7 +129,9 @@ public sealed class DumpTests(PgServerFixture pg, ITestOutputHelper output)
             Assert.True(rows.TryGetValue(id, out byte[]? got), $"row {id} missing from the replay");
             Assert.Equal(row, got);
         }
-        Assert.Contains("dumped public.t", bed.AgentLog());
+        Assert.Contains(workers == 1 ? "dumped public.t" : $"dumped public.t: {dumpRows} rows", bed.AgentLog());
+        if (workers > 1)
+            Assert.Contains($"in {workers} block ranges", bed.AgentLog());
         Assert.Equal(0L, await bed.ScalarAsync<long>("SELECT count(*) FROM mammoth.table_dumps"));
     }
 

@@ -49,6 +49,18 @@ public sealed class MasterTestBed : IAsyncDisposable
     /// Creates the world: <paramref name="ddl"/> runs first (one batch), then each of <paramref name="enables"/> on
     /// its own (the first enable creates the slot, which PostgreSQL refuses in a transaction that has written).
     /// </summary>
+    /// <summary>The agent options of these tests: short heartbeats and reconnect delays.</summary>
+    public static MasterAgentOptions TestOptions(int dumpWorkers = 2, long dumpSplitBytes = 32L << 20) => new()
+    {
+        HeartbeatInterval = TimeSpan.FromSeconds(2),
+        ConfirmInterval = TimeSpan.FromMilliseconds(20),
+        StatusInterval = TimeSpan.FromSeconds(2),
+        ReconnectDelay = TimeSpan.FromMilliseconds(200),
+        MaxReconnectDelay = TimeSpan.FromSeconds(1),
+        DumpWorkers = dumpWorkers,
+        DumpSplitBytes = dumpSplitBytes,
+    };
+
     public static async Task<MasterTestBed> StartAsync(PgServerFixture fixture, string ddl, string[] enables, MasterAgentOptions? options = null,
         bool startAgent = true, bool mcpProcess = false)
     {
@@ -57,14 +69,7 @@ public sealed class MasterTestBed : IAsyncDisposable
         string name = "m" + Guid.NewGuid().ToString("N")[..10];
         await server.CreateDatabaseAsync(name);
         string dir = System.IO.Directory.CreateTempSubdirectory("mammoth-master-tests-").FullName;
-        var bed = new MasterTestBed(server, name, dir, mcpProcess ? await TestMcp.StartProcessAsync(dir) : await TestMcp.StartAsync(dir), options ?? new MasterAgentOptions
-        {
-            HeartbeatInterval = TimeSpan.FromSeconds(2),
-            ConfirmInterval = TimeSpan.FromMilliseconds(20),
-            StatusInterval = TimeSpan.FromSeconds(2),
-            ReconnectDelay = TimeSpan.FromMilliseconds(200),
-            MaxReconnectDelay = TimeSpan.FromSeconds(1),
-        });
+        var bed = new MasterTestBed(server, name, dir, mcpProcess ? await TestMcp.StartProcessAsync(dir) : await TestMcp.StartAsync(dir), options ?? TestOptions());
         await using (var c = await bed.OpenAsync())
             await CatalogInstaller.InstallAsync(c);
         if (ddl.Length > 0)

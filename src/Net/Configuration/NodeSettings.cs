@@ -45,6 +45,10 @@ public sealed class NodeSettings
         {
             Reloadable = true,
         },
+        new("replication_dump_workers", SettingKind.Int, "2", "On a master, connections that read a dump in parallel at its one snapshot (tables, and block ranges of large tables).")
+        {
+            Min = 1, Max = 32, Hint = "use a number of connections between 1 and 32",
+        },
         new("replication_mcp_ssl_ca_file", SettingKind.String, "", "PEM file of the CA(s) that signed the MCP's certificate; empty uses the system's trust store."),
         new("replication_log_level", SettingKind.Enum, "LOG", "Least severe message level written to the agent's log.")
         {
@@ -92,6 +96,7 @@ public sealed class NodeSettings
         SlaveBatchMode = values.GetBool("replication_slave_batch_mode");
         SlaveBatchModeTimeout = values.GetTime("replication_slave_batch_mode_timeout");
         SlaveAllowWrites = values.GetBool("replication_slave_allow_writes");
+        DumpWorkers = (int)values.GetInt("replication_dump_workers")!.Value;
 
         McpAddress = values.GetString("replication_mcp_address").Trim();
         if (Uri.CheckHostName(McpAddress) == UriHostNameType.Unknown)
@@ -154,6 +159,9 @@ public sealed class NodeSettings
 
     /// <summary>replication_slave_batch_mode_timeout.</summary>
     public TimeSpan SlaveBatchModeTimeout { get; }
+
+    /// <summary>replication_dump_workers (master): dump reader connections.</summary>
+    public int DumpWorkers { get; }
 
     /// <summary>replication_mcp_address: a host name or IP address.</summary>
     public string McpAddress { get; }

@@ -42,7 +42,8 @@ internal sealed class DumpCoordinator(
         public SlaveSet FullTargets { get; init; } = SlaveSet.None;
         public bool IsFull => !FullTargets.IsEmpty;
         public ulong SnapshotLsn { get; set; }
-        public NpgsqlConnection? Snapshot { get; set; }
+        /// <summary>Connections that imported the dump's snapshot (the first also reads the catalog); one reader each.</summary>
+        public List<NpgsqlConnection> Snapshots { get; } = [];
         public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         /// <summary>Identity of the dump's last record, or null when nothing was shipped (every table disabled meanwhile).</summary>
         public TaskCompletionSource<(ulong Lsn, uint Seq)?> Shipped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -94,21 +95,18 @@ internal sealed class DumpCoordinator(
 
     private async Task<(ulong Lsn, uint Seq)?> ShipAsync(Job job, RecordPipeline pipeline, SettingsMap settings, CancellationToken ct)
     {
-        NpgsqlConnection snap = job.Snapshot!;
+        NpgsqlConnection snap = job.Snapshots[0];
         ulong lsn = job.SnapshotLsn - 1; // sorts after every record shipped before, before the next transaction
         uint seq = 0;
         long time = PgTime.FromDateTime(DateTime.UtcNow);
         var plan = Plan(job, settings);
         uint dumpId = ++_dumpIds;
-        using var builder = new RecordBuilder(ChunkPayload + 64 * 1024);
+        using var builder = new RecordBuilder(ChunkPayload + 512 * 1024);
         var started = System.Diagnostics.Stopwatch.StartNew();
         long totalRows = 0, totalBytes = 0;
-        log.Write(PgLogLevel.Log, job.IsFull
-            ? $"full dump {dumpId} for slaves {job.FullTargets} at snapshot {PgTime.FormatLsn(job.SnapshotLsn)}: {plan.Count} tables"
-            : $"dumping {string.Join(", ", plan.Select(p => $"{p.Schema}.{p.Table} to slaves {p.Slaves}"))} at snapshot {PgTime.FormatLsn(job.SnapshotLsn)}");
 
-        if (job.IsFull)
-            await ShipMarkerAsync(RecordKind.DumpStart, new DumpMarker(dumpId, job.FullTargets, plan.Count, job.SnapshotLsn)).ConfigureAwait(false);
+        // Every table's columns and pieces first (on the first connection), then the readers start.
+        var tables = new List<(RelationInfo Rel, SlaveSet Slaves, List<DumpPiece> Pieces)>();
         foreach ((string schema, string table, SlaveSet slaves) in plan)
         {
             RelationInfo? rel = await LoadRelationAsync(snap, schema, table, ct).ConfigureAwait(false);
@@ -117,31 +115,65 @@ internal sealed class DumpCoordinator(
                 log.Write(PgLogLevel.Warning, $"table {schema}.{table} is enabled but does not exist at the dump's snapshot; skipped");
                 continue;
             }
-            builder.Begin(RecordKind.Relation);
-            RelationInfo.WriteAll(builder, [rel]);
-            await AppendAsync(builder).ConfigureAwait(false);
+            tables.Add((rel, slaves, await PiecesAsync(snap, rel, job.Snapshots.Count, ct).ConfigureAwait(false)));
+        }
+        log.Write(PgLogLevel.Log, (job.IsFull
+            ? $"full dump {dumpId} for slaves {job.FullTargets} at snapshot {PgTime.FormatLsn(job.SnapshotLsn)}: {tables.Count} tables"
+            : $"dumping {string.Join(", ", tables.Select(t => $"{t.Rel.Schema}.{t.Rel.Name} to slaves {t.Slaves}"))} at snapshot {PgTime.FormatLsn(job.SnapshotLsn)}")
+            + $", {tables.Sum(t => t.Pieces.Count)} COPYs on {Math.Min(job.Snapshots.Count, Math.Max(1, tables.Sum(t => t.Pieces.Count)))} connections");
 
-            builder.Begin(RecordKind.TableDumpBegin, RecordFlags.Continued);
-            builder.BeginSection(rel.TableId, ChangeOp.Truncate, slaves, 0);
-            builder.EndSection();
-            await AppendAsync(builder).ConfigureAwait(false);
+        if (job.IsFull)
+            await ShipMarkerAsync(RecordKind.DumpStart, new DumpMarker(dumpId, job.FullTargets, tables.Count, job.SnapshotLsn)).ConfigureAwait(false);
+        await using (var reader = new DumpReader(job.Snapshots, [.. tables.SelectMany(t => t.Pieces)], ChunkPayload, ct))
+        {
+            foreach ((RelationInfo rel, SlaveSet slaves, List<DumpPiece> pieces) in tables)
+            {
+                builder.Begin(RecordKind.Relation);
+                RelationInfo.WriteAll(builder, [rel]);
+                await AppendAsync(builder).ConfigureAwait(false);
 
-            (long rows, long bytes) = await CopyTableAsync(snap, rel, slaves, builder, AppendAsync, ct).ConfigureAwait(false);
-            totalRows += rows;
-            totalBytes += bytes;
+                builder.Begin(RecordKind.TableDumpBegin, RecordFlags.Continued);
+                builder.BeginSection(rel.TableId, ChangeOp.Truncate, slaves, 0);
+                builder.EndSection();
+                await AppendAsync(builder).ConfigureAwait(false);
 
-            builder.Begin(RecordKind.TableDumpEnd);
-            builder.BeginSection(rel.TableId, ChangeOp.Insert, slaves, (short)rel.Columns.Count);
-            builder.CountRows(checked((int)rows)); // the END section's row_count is the table's total; its rows went in the chunks
-            builder.EndSection();
-            await AppendAsync(builder).ConfigureAwait(false);
-            log.Write(PgLogLevel.Log, $"dumped {schema}.{table}: {rows} rows, {bytes / 1024} KiB");
+                long rows = 0, bytes = 0;
+                foreach (DumpPiece piece in pieces)
+                {
+                    await foreach (DumpChunk chunk in piece.Chunks.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+                    {
+                        try
+                        {
+                            builder.Begin(RecordKind.TableDumpChunk, RecordFlags.Continued);
+                            builder.BeginSection(rel.TableId, ChangeOp.Insert, slaves, (short)rel.Columns.Count);
+                            builder.AddTuples(chunk.Tuples, chunk.Rows);
+                            builder.EndSection();
+                            rows += chunk.Rows;
+                            bytes += chunk.Length;
+                        }
+                        finally
+                        {
+                            chunk.Return();
+                        }
+                        await AppendAsync(builder).ConfigureAwait(false);
+                    }
+                }
+                totalRows += rows;
+                totalBytes += bytes;
+
+                builder.Begin(RecordKind.TableDumpEnd);
+                builder.BeginSection(rel.TableId, ChangeOp.Insert, slaves, (short)rel.Columns.Count);
+                builder.CountRows(checked((int)rows)); // the END section's row_count is the table's total; its rows went in the chunks
+                builder.EndSection();
+                await AppendAsync(builder).ConfigureAwait(false);
+                log.Write(PgLogLevel.Log, $"dumped {rel.Schema}.{rel.Name}: {rows} rows, {bytes / 1024} KiB" + (pieces.Count > 1 ? $" in {pieces.Count} block ranges" : ""));
+            }
         }
         if (job.IsFull)
-            await ShipMarkerAsync(RecordKind.DumpEnd, new DumpMarker(dumpId, job.FullTargets, plan.Count, job.SnapshotLsn)).ConfigureAwait(false);
+            await ShipMarkerAsync(RecordKind.DumpEnd, new DumpMarker(dumpId, job.FullTargets, tables.Count, job.SnapshotLsn)).ConfigureAwait(false);
         await pipeline.FlushAsync(ct).ConfigureAwait(false);
         double s = Math.Max(started.Elapsed.TotalSeconds, 1e-6);
-        log.Write(PgLogLevel.Log, $"dump {dumpId} shipped: {plan.Count} tables, {totalRows} rows, {totalBytes / 1024 / 1024} MiB in {s:F1} s ({totalRows / s:F0} rows/s)");
+        log.Write(PgLogLevel.Log, $"dump {dumpId} shipped: {tables.Count} tables, {totalRows} rows, {totalBytes / 1024 / 1024} MiB in {s:F1} s ({totalRows / s:F0} rows/s)");
         return seq == 0 ? null : (lsn, seq - 1);
 
         async ValueTask ShipMarkerAsync(RecordKind kind, DumpMarker m)
@@ -226,143 +258,39 @@ internal sealed class DumpCoordinator(
     }
 
     /// <summary>
-    /// COPY of the table (binary) under the snapshot, cut into TABLE_DUMP_CHUNK records of about 1 MiB at tuple
-    /// boundaries; the tuples are copied byte for byte (the section row format is the COPY tuple format).
+    /// The COPYs of one table: the whole table, or — when it is larger than
+    /// <see cref="MasterAgentOptions.DumpSplitBytes"/> and there are several readers — up to one block range per
+    /// reader (<c>ctid</c> ranges: TID range scans read only their pages; the last range is open-ended, so rows
+    /// on pages added after the size was read are not missed).
     /// </summary>
-    private static async Task<(long Rows, long Bytes)> CopyTableAsync(NpgsqlConnection c, RelationInfo rel, SlaveSet slaves, RecordBuilder builder,
-        Func<RecordBuilder, ValueTask> append, CancellationToken ct)
+    private async Task<List<DumpPiece>> PiecesAsync(NpgsqlConnection c, RelationInfo rel, int readers, CancellationToken ct)
     {
         string columns = string.Join(", ", rel.Columns.Select(col => QuoteIdent(col.Name)));
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
-        long rows = 0, bytes = 0;
-        int chunkRows = 0;
-        bool chunkOpen = false;
-        try
+        long blocks = 0, bytes = 0;
+        if (readers > 1)
         {
-            await using Stream copy = await c.BeginRawBinaryCopyAsync($"COPY {rel.QualifiedName} ({columns}) TO STDOUT (FORMAT binary)", ct).ConfigureAwait(false);
-            int have = 0;     // bytes in buffer
-            int start = 0;    // first byte not yet consumed
-            bool headerDone = false, trailer = false;
-            while (!trailer)
+            await using var cmd = new NpgsqlCommand("SELECT pg_relation_size($1::oid), pg_relation_size($1::oid) / current_setting('block_size')::int8", c);
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (long)rel.TableId });
+            await using NpgsqlDataReader r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            if (await r.ReadAsync(ct).ConfigureAwait(false))
             {
-                if (start > 0 && start == have)
-                {
-                    start = have = 0;
-                }
-                else if (start > 0 && have == buffer.Length)
-                {
-                    Buffer.BlockCopy(buffer, start, buffer, 0, have - start);
-                    have -= start;
-                    start = 0;
-                }
-                if (have == buffer.Length)
-                {
-                    byte[] bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    Buffer.BlockCopy(buffer, 0, bigger, 0, have);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-                int n = await copy.ReadAsync(buffer.AsMemory(have), ct).ConfigureAwait(false);
-                if (n == 0)
-                    throw new IOException($"the COPY of {rel} ended without its trailer");
-                have += n;
-
-                if (!headerDone)
-                {
-                    if (have - start < CopyHeaderFixed)
-                        continue;
-                    int ext = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(start + 15));
-                    if (have - start < CopyHeaderFixed + ext)
-                        continue;
-                    start += CopyHeaderFixed + ext;
-                    headerDone = true;
-                }
-
-                // Whole tuples in buffer[start..have).
-                int tuplesStart = start;
-                int tuples = 0;
-                while (true)
-                {
-                    int len = TupleLength(buffer.AsSpan(start, have - start), rel.Columns.Count, rel, out bool isTrailer);
-                    if (len < 0)
-                        break;
-                    if (isTrailer)
-                    {
-                        trailer = true;
-                        break;
-                    }
-                    start += len;
-                    tuples++;
-                }
-                if (tuples > 0)
-                {
-                    if (!chunkOpen)
-                    {
-                        builder.Begin(RecordKind.TableDumpChunk, RecordFlags.Continued);
-                        builder.BeginSection(rel.TableId, ChangeOp.Insert, slaves, (short)rel.Columns.Count);
-                        chunkOpen = true;
-                    }
-                    builder.AddTuples(buffer.AsSpan(tuplesStart, start - tuplesStart), tuples);
-                    chunkRows += tuples;
-                    rows += tuples;
-                    bytes += start - tuplesStart;
-                    if (builder.PayloadLength >= ChunkPayload)
-                    {
-                        builder.EndSection();
-                        await append(builder).ConfigureAwait(false);
-                        chunkOpen = false;
-                        chunkRows = 0;
-                    }
-                }
-            }
-            if (chunkOpen)
-            {
-                builder.EndSection();
-                await append(builder).ConfigureAwait(false);
-            }
-            // Drain to the end of the COPY (after the trailer) so the connection is ready for the next one.
-            while (await copy.ReadAsync(buffer, ct).ConfigureAwait(false) > 0)
-            {
+                bytes = r.GetInt64(0);
+                blocks = r.GetInt64(1);
             }
         }
-        finally
+        int parts = (int)Math.Clamp(bytes / Math.Max(options.DumpSplitBytes, 1), 1, readers);
+        if (parts == 1 || blocks < parts)
+            return [new DumpPiece(rel, $"COPY {rel.QualifiedName} ({columns}) TO STDOUT (FORMAT binary)", 0, 1)];
+        var list = new List<DumpPiece>(parts);
+        for (int i = 0; i < parts; i++)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            long from = blocks * i / parts, to = blocks * (i + 1) / parts;
+            string where = i == 0 ? $"ctid < '({to},0)'::tid"
+                : i == parts - 1 ? $"ctid >= '({from},0)'::tid"
+                : $"ctid >= '({from},0)'::tid AND ctid < '({to},0)'::tid";
+            list.Add(new DumpPiece(rel, $"COPY (SELECT {columns} FROM {rel.QualifiedName} WHERE {where}) TO STDOUT (FORMAT binary)", i, parts));
         }
-        return (rows, bytes);
-    }
-
-    private const int CopyHeaderFixed = 19; // "PGCOPY\n\377\r\n\0", flags int32, extension length int32
-
-    /// <summary>Length of the complete tuple at the start of <paramref name="s"/>, or -1 when it is not all there.</summary>
-    private static int TupleLength(ReadOnlySpan<byte> s, int expectedFields, RelationInfo rel, out bool isTrailer)
-    {
-        isTrailer = false;
-        if (s.Length < 2)
-            return -1;
-        short fields = BinaryPrimitives.ReadInt16BigEndian(s);
-        if (fields == -1)
-        {
-            isTrailer = true;
-            return 2;
-        }
-        if (fields != expectedFields)
-            throw new IOException($"the COPY of {rel} sent a row of {fields} fields, expected {expectedFields}");
-        int o = 2;
-        for (int f = 0; f < fields; f++)
-        {
-            if (s.Length - o < 4)
-                return -1;
-            int len = BinaryPrimitives.ReadInt32BigEndian(s[o..]);
-            o += 4;
-            if (len > 0)
-            {
-                if (s.Length - o < len)
-                    return -1;
-                o += len;
-            }
-        }
-        return o;
+        return list;
     }
 
     private static string QuoteIdent(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
@@ -421,24 +349,25 @@ internal sealed class DumpCoordinator(
     {
         Volatile.Write(ref _job, job);
         Volatile.Write(ref _phase, (int)Phase.Preparing);
-        NpgsqlConnection? snapshot = null;
         try
         {
             try
             {
-                snapshot = new NpgsqlConnection(snapshotConnectionString);
-                await snapshot.OpenAsync(ct).ConfigureAwait(false);
+                await OpenReadersAsync(job, ct).ConfigureAwait(false);
                 await using (var repl = new LogicalReplicationConnection(replicationConnectionString))
                 {
                     await repl.Open(ct).ConfigureAwait(false);
                     string slotName = $"mammoth_dump_{Environment.ProcessId}_{Environment.TickCount64 & 0xFFFFFF}";
                     PgOutputReplicationSlot slot = await repl.CreatePgOutputReplicationSlot(slotName, temporarySlot: true,
                         slotSnapshotInitMode: LogicalSlotSnapshotInitMode.Export, cancellationToken: ct).ConfigureAwait(false);
-                    await MasterCatalog.ExecAsync(snapshot, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ct).ConfigureAwait(false);
-                    await MasterCatalog.ExecAsync(snapshot, $"SET TRANSACTION SNAPSHOT '{slot.SnapshotName}'", ct).ConfigureAwait(false);
+                    // Every reader imports the one snapshot while the slot's connection still exports it.
+                    foreach (NpgsqlConnection snapshot in job.Snapshots)
+                    {
+                        await MasterCatalog.ExecAsync(snapshot, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ct).ConfigureAwait(false);
+                        await MasterCatalog.ExecAsync(snapshot, $"SET TRANSACTION SNAPSHOT '{slot.SnapshotName}'", ct).ConfigureAwait(false);
+                    }
                     job.SnapshotLsn = (ulong)slot.ConsistentPoint;
-                } // the temporary slot goes with its connection; the imported snapshot stays
-                job.Snapshot = snapshot;
+                } // the temporary slot goes with its connection; the imported snapshots stay
             }
             catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException)
             {
@@ -458,8 +387,7 @@ internal sealed class DumpCoordinator(
             await MasterCatalog.ExecAsync(command, "SELECT pg_logical_emit_message(true, 'mammoth', 'dump')", ct).ConfigureAwait(false);
             (ulong Lsn, uint Seq)? last = await job.Shipped.Task.WaitAsync(ct).ConfigureAwait(false);
 
-            await snapshot.DisposeAsync().ConfigureAwait(false);
-            snapshot = null;
+            await CloseReadersAsync(job).ConfigureAwait(false);
             if (last is (ulong lsn, uint seq))
             {
                 await link.WaitDurableAsync(epoch, lsn, seq, ct).ConfigureAwait(false);
@@ -477,9 +405,44 @@ internal sealed class DumpCoordinator(
             Volatile.Write(ref _phase, (int)Phase.Idle);
             job.Ready.TrySetResult();
             Volatile.Write(ref _job, null);
-            if (snapshot is not null)
-                await snapshot.DisposeAsync().ConfigureAwait(false);
+            await CloseReadersAsync(job).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Opens the dump's reader connections (<see cref="MasterAgentOptions.DumpWorkers"/>, from
+    /// replication_dump_workers). The first must open; when the server refuses more (max_connections), the dump
+    /// goes on with fewer and says so.
+    /// </summary>
+    private async Task OpenReadersAsync(Job job, CancellationToken ct)
+    {
+        for (int i = 0; i < Math.Max(1, options.DumpWorkers); i++)
+        {
+            var c = new NpgsqlConnection(snapshotConnectionString);
+            try
+            {
+                await c.OpenAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (i > 0 && ex is NpgsqlException)
+            {
+                await c.DisposeAsync().ConfigureAwait(false);
+                log.Write(PgLogLevel.Warning, $"a dump reader connection was refused ({ex.Message}); dumping with {i} of replication_dump_workers = {options.DumpWorkers}");
+                return;
+            }
+            catch
+            {
+                await c.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            job.Snapshots.Add(c);
+        }
+    }
+
+    private static async Task CloseReadersAsync(Job job)
+    {
+        foreach (NpgsqlConnection c in job.Snapshots)
+            await c.DisposeAsync().ConfigureAwait(false);
+        job.Snapshots.Clear();
     }
 
     private static async Task<List<(long Id, string Schema, string Table, SlaveSet Slaves)>> PendingTableDumpsAsync(NpgsqlConnection c, CancellationToken ct)

@@ -32,7 +32,7 @@ public sealed class MasterAgent : IAsyncDisposable
     {
         _settings = settings;
         _log = log;
-        _options = options ?? new MasterAgentOptions();
+        _options = options ?? new MasterAgentOptions { DumpWorkers = settings.DumpWorkers };
         if (_options.MaxRecordPayload < 4096)
             throw new ArgumentOutOfRangeException(nameof(options), "MaxRecordPayload must be at least 4096 bytes");
     }

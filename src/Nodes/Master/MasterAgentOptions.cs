@@ -49,6 +49,16 @@ public sealed class MasterAgentOptions
     /// <summary>Wait before trying again when a dump's snapshot could not be taken (default 5 s).</summary>
     public TimeSpan DumpRetryDelay { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Connections that read a dump in parallel, all at the dump's one snapshot (default 2; node.conf
+    /// <c>replication_dump_workers</c>). Tables, and block ranges of large tables, are read side by side and
+    /// shipped one table after another.
+    /// </summary>
+    public int DumpWorkers { get; init; } = 2;
+
+    /// <summary>A table at least this large (on disk) is split into block ranges read in parallel, up to one per worker (default 32 MiB).</summary>
+    public long DumpSplitBytes { get; init; } = 32L * 1024 * 1024;
+
     /// <summary>Tests only: while false the agent confirms nothing to the slot, as if it crashed before every confirmation.</summary>
     internal bool ConfirmToSlot { get; set; } = true;
 }
