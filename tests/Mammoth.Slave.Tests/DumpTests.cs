@@ -297,4 +297,35 @@ public sealed class DumpTests(PgServerFixture fx) : IClassFixture<PgServerFixtur
         Assert.Contains("table public.items has no column note on this slave", ex.Message);
         Assert.Equal("1", await IdsAsync(p.Slave, "items"));
     }
+
+    /// <summary>
+    /// The COPY stays open across a table's chunk records: a row the slave refuses in the first chunk shows
+    /// when the COPY ends, and halts naming the table; the whole dump is taken back and applies once fixed.
+    /// </summary>
+    [Fact]
+    public async Task A_row_the_slave_refuses_halts_naming_the_table_and_the_dump_applies_once_fixed()
+    {
+        Pair p = await Pair.CreateAsync(fx, "drefuse", Items);
+        await p.MasterAsync(MasterItems);
+        await p.SlaveExecAsync("INSERT INTO items VALUES (1, 'stale', 1, NULL); ALTER TABLE items ADD CONSTRAINT small CHECK (qty <> 50)");
+        RelationInfo items = await p.RelationAsync("items");
+        using var f = new RecordFactory();
+        await using RecordApplier a = await p.ApplierAsync();
+        await ApplyAsync(a, f.Relation(items));
+        byte[][] dump = [.. f.TableDump(items,
+            await p.RowsAsync("SELECT * FROM items WHERE id <= 100 ORDER BY id"),
+            await p.RowsAsync("SELECT * FROM items WHERE id > 100 ORDER BY id"))];
+
+        var ex = await Assert.ThrowsAsync<ApplyException>(() => ApplyAsync(a, dump));
+        Assert.Contains("public.items", ex.Message);
+        Assert.Contains("small", ex.Message);
+        Assert.Equal(1, await p.AppliedRecnoAsync());
+        Assert.Equal("1", await IdsAsync(p.Slave, "items"));
+        Assert.False(a.InTransaction);
+
+        await a.RollbackAsync();
+        await p.SlaveExecAsync("ALTER TABLE items DROP CONSTRAINT small");
+        await ApplyAsync(a, dump);
+        await p.AssertEqualAsync("items", "id");
+    }
 }

@@ -5,8 +5,9 @@ using NpgsqlTypes;
 
 namespace Mammoth.Nodes.Slave;
 
-// Dumps (docs/dumps.md): TABLE_DUMP_BEGIN empties the table, each TABLE_DUMP_CHUNK is one COPY straight into it,
-// TABLE_DUMP_END checks the row count. BEGIN and the CHUNKs are Continued, so a table's dump is one local
+// Dumps (docs/dumps.md): TABLE_DUMP_BEGIN empties the table, the TABLE_DUMP_CHUNKs go into it by one COPY that
+// stays open from the first chunk to the next record of another kind (the END, or anything that cuts the dump
+// short) or the next use of the connection, and TABLE_DUMP_END checks the row count. BEGIN and the CHUNKs are Continued, so a table's dump is one local
 // transaction that commits with the applied recno at its END (or not at all). DUMP_START/DUMP_END frame a full
 // dump, inside which data records are skipped; that state is kept in mammoth.slave_progress with the recno.
 internal sealed partial class RecordApplier
@@ -19,6 +20,10 @@ internal sealed partial class RecordApplier
     private long _tableDumpRecno;
     private long _tableDumpRows;
     private long _tableDumpBytes;
+
+    // The COPY of the table dump, open across its chunk records; nothing else may use the connection meanwhile.
+    private NpgsqlRawCopyStream? _dumpCopy;
+    private Origin _dumpCopyOrigin;
 
     // Dump state as of the last applied record, and as of the last commit (what a rollback goes back to).
     private DumpProgress _dump = DumpProgress.Idle;
@@ -160,22 +165,24 @@ internal sealed partial class RecordApplier
 
         if (!_tableDumpIgnored)
         {
-            string sql = rel.DumpCopySql ??= ApplyPlan.BuildDumpCopySql(rel, await ResolveAsync(h.Recno, rel, ct).ConfigureAwait(false), h.Recno);
-            EnsureBeginQueued();
-            await FlushBatchAsync(ct).ConfigureAwait(false); // BEGIN, the TRUNCATE and everything before run before the COPY
-            _current = new Origin(h.Recno, rel, "COPY (table dump)", rows);
-            NpgsqlRawCopyStream copy = await Connection.BeginRawBinaryCopyAsync(sql, ct).ConfigureAwait(false);
-            await using (copy.ConfigureAwait(false))
+            if (_dumpCopy is null)
             {
-                await copy.WriteAsync(CopyHeader, ct).ConfigureAwait(false);
-                offset = 0;
-                while (offset < payload.Length)
-                {
-                    Section s = ReadSection(h, payload, ref offset);
-                    if (s.Header.Slaves.Contains(_slaveNo) && s.Header.RowCount > 0)
-                        await copy.WriteAsync(s.Rows, ct).ConfigureAwait(false);
-                }
-                await copy.WriteAsync(CopyTrailer, ct).ConfigureAwait(false);
+                string sql = rel.DumpCopySql ??= ApplyPlan.BuildDumpCopySql(rel, await ResolveAsync(h.Recno, rel, ct).ConfigureAwait(false), h.Recno);
+                EnsureBeginQueued();
+                await FlushBatchAsync(ct).ConfigureAwait(false); // BEGIN, the TRUNCATE and everything before run before the COPY
+                _dumpCopyOrigin = new Origin(_tableDumpRecno, rel, "COPY (table dump)", 0);
+                _current = _dumpCopyOrigin;
+                _dumpCopy = await Connection.BeginRawBinaryCopyAsync(sql, ct).ConfigureAwait(false);
+                await _dumpCopy.WriteAsync(CopyHeader, ct).ConfigureAwait(false);
+            }
+            _dumpCopyOrigin = _dumpCopyOrigin with { Rows = _dumpCopyOrigin.Rows + rows };
+            _current = _dumpCopyOrigin;
+            offset = 0;
+            while (offset < payload.Length)
+            {
+                Section s = ReadSection(h, payload, ref offset);
+                if (s.Header.Slaves.Contains(_slaveNo) && s.Header.RowCount > 0)
+                    await _dumpCopy.WriteAsync(s.Rows, ct).ConfigureAwait(false);
             }
             RowsApplied += rows;
         }
@@ -341,6 +348,43 @@ internal sealed partial class RecordApplier
     }
 
     /// <summary>After a rollback or a lost connection: the dump state goes back to the last commit's.</summary>
+    /// <summary>
+    /// Ends the table dump's open COPY with the binary trailer: its rows are in, and the connection is free. A
+    /// row PostgreSQL refused shows here, pinned to the dump (records from its TABLE_DUMP_BEGIN on).
+    /// </summary>
+    private async ValueTask FinishDumpCopyAsync(CancellationToken ct)
+    {
+        if (_dumpCopy is not { } copy)
+            return;
+        _dumpCopy = null;
+        _current = _dumpCopyOrigin;
+        try
+        {
+            await copy.WriteAsync(CopyTrailer, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await copy.DisposeAsync().ConfigureAwait(false); // sends CopyDone and reads the result
+        }
+    }
+
+    /// <summary>Abandons an open COPY (the transaction is being rolled back).</summary>
+    private async ValueTask AbortDumpCopyAsync()
+    {
+        if (_dumpCopy is not { } copy)
+            return;
+        _dumpCopy = null;
+        try
+        {
+            await copy.CancelAsync().ConfigureAwait(false);
+            await copy.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException or OperationCanceledException)
+        {
+            _log.Write(PgLogLevel.Debug1, $"abandoning the table dump's COPY: {ex.Message}");
+        }
+    }
+
     private void ForgetUncommittedDumpState()
     {
         _tableDump = null;

@@ -394,6 +394,19 @@ internal sealed partial class RecordApplier : IAsyncDisposable
 
     private ValueTask ApplyRecordAsync(RecordHeader h, ReadOnlyMemory<byte> payload, CancellationToken ct)
     {
+        if (_dumpCopy is not null && h.Kind is not (RecordKind.TableDumpChunk or RecordKind.Empty))
+            return FinishDumpCopyThenApplyAsync(h, payload, ct);
+        return ApplyRecordInOrderAsync(h, payload, ct);
+    }
+
+    private async ValueTask FinishDumpCopyThenApplyAsync(RecordHeader h, ReadOnlyMemory<byte> payload, CancellationToken ct)
+    {
+        await FinishDumpCopyAsync(ct).ConfigureAwait(false);
+        await ApplyRecordInOrderAsync(h, payload, ct).ConfigureAwait(false);
+    }
+
+    private ValueTask ApplyRecordInOrderAsync(RecordHeader h, ReadOnlyMemory<byte> payload, CancellationToken ct)
+    {
         AbandonTableDumpIfOpen(h);
         switch (h.Kind)
         {
@@ -515,6 +528,7 @@ internal sealed partial class RecordApplier : IAsyncDisposable
         ForgetUncommittedDumpState();
         _batch?.BatchCommands.Clear();
         _batchGeneration++;
+        await AbortDumpCopyAsync().ConfigureAwait(false);
         if (_conn is null)
             return;
         if (wasOpen && _conn.FullState == System.Data.ConnectionState.Open)
@@ -559,6 +573,7 @@ internal sealed partial class RecordApplier : IAsyncDisposable
 
     private async ValueTask FlushBatchAsync(CancellationToken ct)
     {
+        await FinishDumpCopyAsync(ct).ConfigureAwait(false); // the connection is busy while a table dump's COPY is open
         NpgsqlBatch batch = _batch!;
         if (batch.BatchCommands.Count == 0)
             return;
@@ -676,6 +691,7 @@ internal sealed partial class RecordApplier : IAsyncDisposable
         NpgsqlConnection? c = _conn;
         _conn = null;
         _batch = null;
+        _dumpCopy = null; // goes with the connection
         _txOpen = false;
         _txBeginQueued = false;
         ForgetUncommittedDumpState();
