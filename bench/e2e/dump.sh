@@ -3,6 +3,7 @@
 # enabled on the master and dumped through the MCP to one slave; beside it, in the same run and between the
 # same two clusters, the reference: psql -c "COPY t TO STDOUT (FORMAT binary)" | psql -c "COPY t2 FROM STDIN (FORMAT binary)".
 # Usage: bench/e2e/dump.sh [ROWS] [RUNS]     (defaults 1000000 and 3; needs ./build.sh first)
+#        DUMP_WORKERS=N bench/e2e/dump.sh …   (the master's replication_dump_workers; default 2)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rows=${1:-1000000}
@@ -22,10 +23,10 @@ psql_on master -c "INSERT INTO t SELECT g, left(md5(g::text) || md5((g + 1)::tex
 psql_on master -c "VACUUM ANALYZE t"
 for n in master slave0; do bin/init-mammoth-database --dsn "$(conninfo $n)" >/dev/null; done
 start_mcp 1
-start_agent master
+AGENT_EXTRA="replication_dump_workers = ${DUMP_WORKERS:-2}" start_agent master
 start_agent slave0
 for i in $(seq 1 100); do bin/mcp_stat "$w/queue" 2>/dev/null | grep -q "^Slave0 -- SYNC" && break; sleep 0.2; done
-echo "rows: $rows; runs: $runs; machine: $(nproc) cores"
+echo "rows: $rows; runs: $runs; replication_dump_workers = ${DUMP_WORKERS:-2}; machine: $(nproc) cores"
 
 ref_best=0; dump_best=0
 for run in $(seq 1 "$runs"); do

@@ -328,4 +328,90 @@ public sealed class DumpTests(PgServerFixture fx) : IClassFixture<PgServerFixtur
         await ApplyAsync(a, dump);
         await p.AssertEqualAsync("items", "id");
     }
+
+    private const string IndexedTable = """
+        CREATE TABLE big (id int8 CONSTRAINT big_key PRIMARY KEY, code text NOT NULL, qty int, note text,
+                          CONSTRAINT big_code UNIQUE (code) DEFERRABLE INITIALLY DEFERRED);
+        CREATE INDEX big_qty ON big (qty) WITH (fillfactor = 70) WHERE qty > 10;
+        CREATE INDEX "big Lower" ON big (lower(note)) INCLUDE (qty);
+        CREATE UNIQUE INDEX big_ident ON big (id, code);
+        ALTER TABLE big REPLICA IDENTITY USING INDEX big_ident;
+        ALTER TABLE big CLUSTER ON "big Lower";
+        COMMENT ON INDEX big_qty IS 'rows with a real quantity';
+        COMMENT ON CONSTRAINT big_code ON big IS 'codes are unique';
+        """;
+
+    /// <summary>Everything about the table's indexes that an administrator set, as text.</summary>
+    private const string IndexFacts = """
+        SELECT string_agg(format('%s|%s|%s|%s|%s|%s', ic.relname, pg_get_indexdef(i.indexrelid), coalesce(pg_get_constraintdef(con.oid), '-'),
+                                 i.indisreplident, i.indisclustered, coalesce(obj_description(coalesce(con.oid, i.indexrelid)), '-')), E'\n' ORDER BY ic.relname)
+          FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+          LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+         WHERE i.indrelid = 'big'::regclass
+        """;
+
+    /// <summary>
+    /// A large load drops the table's indexes and builds them again after the COPY (docs/dumps.md, "Indexes"):
+    /// afterwards every index, constraint, option, replica identity, clustering and comment is as before; a
+    /// dump cut short, and a rebuild that fails (a duplicate only the slave's unique index sees), leave them
+    /// as they were too.
+    /// </summary>
+    [Fact]
+    public async Task A_large_load_rebuilds_the_indexes_exactly_as_they_were()
+    {
+        Pair p = await Pair.CreateAsync(fx, "dindex", IndexedTable);
+        await p.MasterAsync("INSERT INTO big SELECT g, 'c' || g, g % 100, CASE WHEN g % 7 = 0 THEN NULL ELSE 'Note ' || (g % 1000) END FROM generate_series(1, 20000) g");
+        await p.SlaveExecAsync("INSERT INTO big VALUES (1, 'stale', 1, NULL)");
+        string before = await Pair.ScalarAsync<string>(p.Slave, IndexFacts);
+        Assert.Equal(5, before.Split('\n').Length);
+        RelationInfo big = await p.RelationAsync("big");
+        using var f = new RecordFactory();
+        using var log = new TestLog();
+        await using RecordApplier a = await p.ApplierAsync(new ApplyOptions { DumpIndexRebuildBytes = 0 }, log: log.Log);
+        await ApplyAsync(a, f.Relation(big));
+
+        // Cut short after a chunk: the rollback to the savepoint gives the indexes back.
+        await ApplyAsync(a, f.DumpBegin(big), f.DumpChunk(big, await p.RowsAsync("SELECT * FROM big WHERE id <= 5000")),
+            f.Data(b => b.Add(big, ChangeOp.Insert, Sections.Rows(Sections.Tuple(900_000L, "late", 5, null)))));
+        Assert.Equal(before, await Pair.ScalarAsync<string>(p.Slave, IndexFacts));
+        Assert.Equal("1,900000", await IdsAsync(p.Slave, "big"));
+        await p.SlaveExecAsync("DELETE FROM big WHERE id = 900000");
+
+        // A slave-only unique index that the dumped rows break: the rebuild fails, naming the table; all is as before.
+        await p.SlaveExecAsync("CREATE UNIQUE INDEX big_slave_only ON big (qty)");
+        string withSlaveOnly = await Pair.ScalarAsync<string>(p.Slave, IndexFacts);
+        byte[][] dump = [.. f.TableDump(big,
+            await p.RowsAsync("SELECT * FROM big WHERE id <= 10000 ORDER BY id"),
+            await p.RowsAsync("SELECT * FROM big WHERE id > 10000 ORDER BY id"))];
+        var ex = await Assert.ThrowsAsync<ApplyException>(() => ApplyAsync(a, dump));
+        Assert.Contains("public.big", ex.Message);
+        Assert.Contains("index rebuild (table dump)", ex.Message);
+        await a.RollbackAsync();
+        Assert.Equal(withSlaveOnly, await Pair.ScalarAsync<string>(p.Slave, IndexFacts));
+        Assert.Equal("1", await IdsAsync(p.Slave, "big"));
+
+        // Without it the dump loads, and the indexes are the same as before in every respect.
+        await p.SlaveExecAsync("DROP INDEX big_slave_only");
+        await ApplyAsync(a, dump);
+        await p.AssertEqualAsync("big", "id");
+        Assert.Equal(before, await Pair.ScalarAsync<string>(p.Slave, IndexFacts));
+        Assert.Contains("index(es) of public.big dropped for the load", log.Text);
+        // The rebuilt constraints hold: a duplicate code is refused (at commit: it is still deferred).
+        await Assert.ThrowsAsync<PostgresException>(() => p.SlaveExecAsync("INSERT INTO big VALUES (-1, 'c5', 1, NULL)"));
+    }
+
+    /// <summary>A table a foreign key refers to (itself, here) keeps its indexes through the load: the key depends on them.</summary>
+    [Fact]
+    public async Task A_table_a_foreign_key_refers_to_keeps_its_indexes_during_the_load()
+    {
+        Pair p = await Pair.CreateAsync(fx, "dindexfk", "CREATE TABLE tree (id int PRIMARY KEY, up int REFERENCES tree, v text); CREATE INDEX tree_v ON tree (v)");
+        await p.MasterAsync("INSERT INTO tree SELECT g, NULLIF(g - 1, 0), md5(g::text) FROM generate_series(1, 5000) g");
+        RelationInfo tree = await p.RelationAsync("tree");
+        using var f = new RecordFactory();
+        using var log = new TestLog();
+        await using RecordApplier a = await p.ApplierAsync(new ApplyOptions { DumpIndexRebuildBytes = 0 }, log: log.Log);
+        await ApplyAsync(a, [f.Relation(tree), .. f.TableDump(tree, await p.RowsAsync("SELECT * FROM tree"))]);
+        await p.AssertEqualAsync("tree", "id");
+        Assert.DoesNotContain("dropped for the load", log.Text);
+    }
 }

@@ -93,6 +93,7 @@ replication_mcp_require_ssl = off
 replication_data_path = '$w/$n-rlog'
 replication_conninfo = 'host=127.0.0.1 port=${port[$n]} user=postgres'
 replication_log_level = LOG
+${AGENT_EXTRA:-}
 CONF
   bin/mammoth-node -c "$w/$n-node.conf" -l "$w/$n-agent.log" &
   pids+=($!)

@@ -23,4 +23,11 @@ internal sealed class ApplyOptions
 
     /// <summary>Staging tables are truncated instead of emptied with DELETE after this many rows (temp tables are never vacuumed).</summary>
     public int StageTruncateRows { get; init; } = 20_000;
+
+    /// <summary>
+    /// A table dump whose first chunk record carries at least this many row bytes (the master fills chunks to
+    /// 1 MiB, so: a table of more than one chunk) drops the table's indexes before its COPY and builds them
+    /// again after it, in the same transaction (docs/dumps.md, "Indexes"). 0: always; long.MaxValue: never.
+    /// </summary>
+    public long DumpIndexRebuildBytes { get; init; } = 512 * 1024;
 }

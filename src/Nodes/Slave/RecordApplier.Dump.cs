@@ -21,6 +21,11 @@ internal sealed partial class RecordApplier
     private long _tableDumpRows;
     private long _tableDumpBytes;
 
+    // Whether the table dump emptied the table by TRUNCATE, and the statements that build its indexes again
+    // when they were dropped for the load (null: not dropped).
+    private bool _tableDumpTruncated;
+    private List<string>? _tableDumpIndexes;
+
     // The COPY of the table dump, open across its chunk records; nothing else may use the connection meanwhile.
     private NpgsqlRawCopyStream? _dumpCopy;
     private Origin _dumpCopyOrigin;
@@ -83,6 +88,7 @@ internal sealed partial class RecordApplier
             ? _dump with { Rows = _dump.Rows - _tableDumpRows, Bytes = _dump.Bytes - _tableDumpBytes, CurrentTable = null }
             : DumpProgress.Idle with { LastSummary = _dump.LastSummary };
         _tableDump = null;
+        _tableDumpIndexes = null; // the rollback to the savepoint gives them back
     }
 
     private void SkipDataInFullDump(RecordHeader h)
@@ -131,6 +137,8 @@ internal sealed partial class RecordApplier
         // rest of the apply: the referring table gets its own dump or its own changes. Asking pg_constraint first
         // costs a catalog query per table; a savepoint and a failed TRUNCATE would cost as much and log an error.
         bool referenced = await IsReferencedByForeignKeyAsync(target, ct).ConfigureAwait(false);
+        _tableDumpTruncated = !referenced;
+        _tableDumpIndexes = null;
         EnsureBeginQueued();
         _current = new Origin(h.Recno, rel, referenced ? "DELETE (table dump)" : "TRUNCATE (table dump)", 0);
         // A savepoint, so that a dump cut short (no TABLE_DUMP_END, the master restarted) can be taken back alone.
@@ -169,6 +177,8 @@ internal sealed partial class RecordApplier
             {
                 string sql = rel.DumpCopySql ??= ApplyPlan.BuildDumpCopySql(rel, await ResolveAsync(h.Recno, rel, ct).ConfigureAwait(false), h.Recno);
                 EnsureBeginQueued();
+                if (_tableDumpRows == 0 && _tableDumpTruncated && bytes >= _options.DumpIndexRebuildBytes)
+                    await DropIndexesForLoadAsync(h, rel, ct).ConfigureAwait(false);
                 await FlushBatchAsync(ct).ConfigureAwait(false); // BEGIN, the TRUNCATE and everything before run before the COPY
                 _dumpCopyOrigin = new Origin(_tableDumpRecno, rel, "COPY (table dump)", 0);
                 _current = _dumpCopyOrigin;
@@ -209,6 +219,14 @@ internal sealed partial class RecordApplier
             if (!_tableDumpIgnored)
             {
                 EnsureBeginQueued();
+                if (_tableDumpIndexes is { } rebuild)
+                {
+                    _current = new Origin(_tableDumpRecno, rel, "index rebuild (table dump)", (int)Math.Min(_tableDumpRows, int.MaxValue));
+                    foreach (string sql in rebuild)
+                        Enqueue(new NpgsqlBatchCommand(sql), _current);
+                    _log.Write(PgLogLevel.Debug1, $"record {h.Recno}: {rebuild.Count} statement(s) build the indexes of {rel.Describe} again");
+                    _tableDumpIndexes = null;
+                }
                 Enqueue(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {DumpSavepoint}"), default);
             }
             _tableDump = null;
@@ -349,6 +367,74 @@ internal sealed partial class RecordApplier
 
     /// <summary>After a rollback or a lost connection: the dump state goes back to the last commit's.</summary>
     /// <summary>
+    /// For a large load into a table just emptied by TRUNCATE: drops its indexes (and the constraints they back)
+    /// before the COPY and keeps the statements that build them again at TABLE_DUMP_END — sorting the rows
+    /// once builds a btree much faster than inserting them one by one (bench/README.md, "Dumps"). All in the
+    /// dump's transaction: a dump cut short, a failure or a crash leaves the indexes as they were. Tables where
+    /// this could change more than the indexes are loaded with their indexes: a partition or partitioned
+    /// table, an index in another tablespace or not valid, a foreign key referring to the table (itself
+    /// included: it depends on the key's index).
+    /// </summary>
+    private async ValueTask DropIndexesForLoadAsync(RecordHeader h, SlaveRelation rel, CancellationToken ct)
+    {
+        await FlushBatchAsync(ct).ConfigureAwait(false); // the TRUNCATE first
+        LocalTable target = await ResolveAsync(h.Recno, rel, ct).ConfigureAwait(false);
+        await using var cmd = new NpgsqlCommand(IndexPlanSql, Connection);
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = target.QualifiedName });
+        var drops = new List<string>();
+        var rebuild = new List<string>();
+        await using (NpgsqlDataReader r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                drops.Add(r.GetString(0));
+                rebuild.Add(r.GetString(1));
+                for (int i = 2; i < 5; i++)
+                {
+                    if (!r.IsDBNull(i))
+                        rebuild.Add(r.GetString(i));
+                }
+            }
+        }
+        if (drops.Count == 0)
+            return;
+        _current = new Origin(_tableDumpRecno, rel, "index drop (table dump)", 0);
+        foreach (string sql in drops)
+            Enqueue(new NpgsqlBatchCommand(sql), _current);
+        _tableDumpIndexes = rebuild;
+        _log.Write(PgLogLevel.Debug1, $"record {h.Recno}: {drops.Count} index(es) of {rel.Describe} dropped for the load; built again at its end");
+    }
+
+    /// <summary>
+    /// Per index of the table: the statement that drops it, the one that builds it again, and those that give
+    /// back its replica identity, clustering and comment; no row at all when the table is not eligible.
+    /// </summary>
+    private const string IndexPlanSql = """
+        WITH t AS (SELECT $1::regclass AS oid)
+        SELECT CASE WHEN con.oid IS NULL THEN format('DROP INDEX %s', i.indexrelid::regclass)
+                    ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, con.conname) END,
+               CASE WHEN con.oid IS NULL THEN pg_catalog.pg_get_indexdef(i.indexrelid)
+                    ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, con.conname, pg_catalog.pg_get_constraintdef(con.oid)) END,
+               CASE WHEN i.indisreplident THEN format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', i.indrelid::regclass, ic.relname) END,
+               CASE WHEN i.indisclustered THEN format('ALTER TABLE %s CLUSTER ON %I', i.indrelid::regclass, ic.relname) END,
+               CASE WHEN con.oid IS NULL
+                    THEN (SELECT format('COMMENT ON INDEX %s IS %L', i.indexrelid::regclass, d.description) FROM pg_catalog.pg_description AS d
+                           WHERE d.objoid = i.indexrelid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0)
+                    ELSE (SELECT format('COMMENT ON CONSTRAINT %I ON %s IS %L', con.conname, i.indrelid::regclass, d.description) FROM pg_catalog.pg_description AS d
+                           WHERE d.objoid = con.oid AND d.classoid = 'pg_catalog.pg_constraint'::regclass) END
+          FROM t
+          JOIN pg_catalog.pg_class AS tc ON tc.oid = t.oid
+          JOIN pg_catalog.pg_index AS i ON i.indrelid = t.oid
+          JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
+          LEFT JOIN pg_catalog.pg_constraint AS con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
+         WHERE tc.relkind = 'r' AND NOT tc.relispartition
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_index AS j JOIN pg_catalog.pg_class AS jc ON jc.oid = j.indexrelid
+                            WHERE j.indrelid = t.oid AND (jc.reltablespace <> 0 OR NOT j.indisvalid OR NOT j.indisready))
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint AS f WHERE f.contype = 'f' AND f.confrelid = t.oid)
+         ORDER BY con.oid IS NULL, i.indexrelid
+        """;
+
+    /// <summary>
     /// Ends the table dump's open COPY with the binary trailer: its rows are in, and the connection is free. A
     /// row PostgreSQL refused shows here, pinned to the dump (records from its TABLE_DUMP_BEGIN on).
     /// </summary>
@@ -388,6 +474,7 @@ internal sealed partial class RecordApplier
     private void ForgetUncommittedDumpState()
     {
         _tableDump = null;
+        _tableDumpIndexes = null;
         _dump = _dumpCommitted;
     }
 }
