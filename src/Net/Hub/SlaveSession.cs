@@ -93,6 +93,19 @@ internal sealed class SlaveSession : Session
         if (sub.NextRecno < 1)
             throw new ProtocolException(ErrorCode.Protocol, $"slave {SlaveNo} subscribed from record {sub.NextRecno}; records start at 1");
         _subscribedApplied = sub.NextRecno - 1;
+        if (sub.NeedsDump)
+        {
+            // Its rows came from another queue: its recno means nothing here. It gets a full dump, streamed from
+            // that dump's DUMP_START whatever its recno.
+            if (!inDump)
+            {
+                Server.ForgetAck(SlaveNo);
+                Server.RequestDump(SlaveNo, "its rows came from another MCP queue (the txlog was replaced)");
+            }
+            _subscribedApplied = 0;
+            _ = TellStateAsync(SlaveSyncState.DUMP, first, "your records came from another MCP queue; waiting for a full dump");
+            return 0;
+        }
         bool servable = sub.NextRecno >= first && sub.NextRecno <= last + 1;
         if (inDump)
         {

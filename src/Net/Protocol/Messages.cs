@@ -38,7 +38,8 @@ public sealed record ErrorMessage(ErrorCode Code, string Message);
 public readonly record struct Durable(uint Epoch, ulong CommitLsn, uint Seq, long Recno);
 
 /// <summary>SUBSCRIBE (slave → MCP).</summary>
-public readonly record struct Subscribe(long NextRecno, bool BatchMode);
+/// <param name="NeedsDump">The slave's rows came from another MCP queue (this one's txlog replaced it): it needs a full dump whatever its recno.</param>
+public readonly record struct Subscribe(long NextRecno, bool BatchMode, bool NeedsDump = false);
 
 /// <summary>SLAVE_STATUS (slave → MCP).</summary>
 public sealed record SlaveStatus(long AppliedRecno, bool Halted, string? Error);
@@ -117,7 +118,7 @@ public static class Messages
     public static void Write(IBufferWriter<byte> w, Subscribe m) => Emit(w, FrameType.Subscribe, m, static (ref WireWriter o, Subscribe m) =>
     {
         o.I64(m.NextRecno);
-        o.U8(m.BatchMode ? (byte)1 : (byte)0);
+        o.U8((byte)((m.BatchMode ? 1 : 0) | (m.NeedsDump ? 2 : 0)));
     });
 
     public static void WriteAck(IBufferWriter<byte> w, long recno) => Emit(w, FrameType.Ack, recno, static (ref WireWriter o, long r) => o.I64(r));
@@ -230,7 +231,9 @@ public static class Messages
     {
         Span<byte> scratch = stackalloc byte[64];
         var r = new WireReader(WireReader.Flatten(p, scratch, "SUBSCRIBE"), "SUBSCRIBE");
-        var m = new Subscribe(r.I64(), (r.U8() & 1) != 0);
+        long next = r.I64();
+        byte flags = r.U8();
+        var m = new Subscribe(next, (flags & 1) != 0, (flags & 2) != 0);
         r.End();
         return m;
     }

@@ -41,8 +41,8 @@ public sealed class SlaveLink : IAsyncDisposable
         return new SlaveLink(conn, welcome);
     }
 
-    public ValueTask SubscribeAsync(long nextRecno, bool batchMode = false, CancellationToken ct = default) =>
-        _conn.SendAsync(new Subscribe(nextRecno, batchMode), static (w, m) => Messages.Write(w, m), ct);
+    public ValueTask SubscribeAsync(long nextRecno, bool batchMode = false, CancellationToken ct = default, bool needsDump = false) =>
+        _conn.SendAsync(new Subscribe(nextRecno, batchMode, needsDump), static (w, m) => Messages.Write(w, m), ct);
 
     public ValueTask AckAsync(long appliedRecno, CancellationToken ct = default) =>
         _conn.SendAsync(appliedRecno, static (w, r) => Messages.WriteAck(w, r), ct);

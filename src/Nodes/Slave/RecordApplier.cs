@@ -225,6 +225,22 @@ internal sealed partial class RecordApplier : IAsyncDisposable
         _advance.Parameters.Add(_advanceTime = new NpgsqlParameter<RawValue> { DataTypeName = "pg_catalog.timestamptz" });
     }
 
+    // A queue this slave switches to (its txlog replaced the one the slave's rows came from): the first record
+    // applied must be a DUMP_START naming this slave, whatever its recno; the switch commits with it.
+    private Guid? _newQueue;
+    private bool _newQueueInTx;
+
+    /// <summary>
+    /// The slave's rows came from another MCP queue: take the next DUMP_START naming this slave as the start of
+    /// <paramref name="mcpId"/>'s numbering (the slave has subscribed asking for a full dump). Until it commits,
+    /// mammoth.slave_progress keeps the old queue and recno, so a crash asks for the dump again.
+    /// </summary>
+    public void FollowNewQueue(Guid mcpId)
+    {
+        _newQueue = mcpId;
+        _newQueueInTx = false;
+    }
+
     /// <summary>Stores the identity of the MCP queue this slave follows.</summary>
     public async Task StoreMcpIdAsync(Guid mcpId, CancellationToken ct)
     {
@@ -308,6 +324,21 @@ internal sealed partial class RecordApplier : IAsyncDisposable
             {
                 RecordHeader h = ReadRecord(records, offset, out ReadOnlyMemory<byte> payload);
                 offset += RecordHeader.Size + h.PayloadLength;
+                if (_newQueue is Guid queue && !_newQueueInTx)
+                {
+                    if (!IsDumpStartForThisSlave(h, payload))
+                        throw new RecordStreamException($"MCP queue {queue} sent record {h.Recno} ({h.Kind}) where this slave waits for the DUMP_START of its full dump");
+                    if (_txOpen)
+                        await CommitAsync(ct).ConfigureAwait(false);
+                    _log.Write(PgLogLevel.Log, $"record {h.Recno}: the full dump from MCP queue {queue} starts; this slave follows that queue's records from here (it applied up to record {_txApplied} of the queue before)");
+                    _txApplied = h.Recno - 1; // this queue's numbering; slave_progress moves from the old recno at the commit
+                    BeginTransaction();
+                    EnsureBeginQueued();
+                    var store = new NpgsqlBatchCommand("UPDATE mammoth.slave_progress SET mcp_id = $1");
+                    store.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = queue });
+                    Enqueue(store, default);
+                    _newQueueInTx = true;
+                }
                 if (h.Recno <= _txApplied)
                     continue; // applied before (a re-sent record after a reconnect, or a retry of a frame)
                 if (h.Recno != _txApplied + 1)
@@ -510,7 +541,12 @@ internal sealed partial class RecordApplier : IAsyncDisposable
         Enqueue(_commit, _current);
         await FlushBatchAsync(ct).ConfigureAwait(false);
 
-        Committed = new ApplyProgress(_txApplied, _txLast.Epoch, _txLast.CommitLsn, _txLast.CommitTime, Committed.McpId);
+        Committed = new ApplyProgress(_txApplied, _txLast.Epoch, _txLast.CommitLsn, _txLast.CommitTime, _newQueueInTx ? _newQueue : Committed.McpId);
+        if (_newQueueInTx)
+        {
+            _newQueue = null;
+            _newQueueInTx = false;
+        }
         _dumpCommitted = _dump;
         _txOpen = false;
         _txBeginQueued = false;
@@ -522,6 +558,7 @@ internal sealed partial class RecordApplier : IAsyncDisposable
     public async Task RollbackAsync()
     {
         bool wasOpen = _txOpen;
+        _newQueueInTx = false; // the switch was not committed: the next DUMP_START makes it again
         _txOpen = false;
         _txBeginQueued = false;
         _txApplied = Committed.AppliedRecno;
@@ -692,6 +729,7 @@ internal sealed partial class RecordApplier : IAsyncDisposable
         _conn = null;
         _batch = null;
         _dumpCopy = null; // goes with the connection
+        _newQueueInTx = false;
         _txOpen = false;
         _txBeginQueued = false;
         ForgetUncommittedDumpState();

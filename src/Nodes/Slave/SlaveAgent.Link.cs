@@ -59,14 +59,22 @@ public sealed partial class SlaveAgent
                     st.McpLastRecno = w.LastRecno;
             });
 
-            if (p.McpId is Guid synced && synced != w.McpId && p.AppliedRecno > 0)
+            bool newQueue = p.McpId is Guid synced && synced != w.McpId && p.AppliedRecno > 0;
+            if (newQueue)
             {
-                // Record numbers of another queue mean nothing here: subscribing would apply the wrong records.
-                string reason = $"this slave applied records up to {p.AppliedRecno} from MCP queue {synced}, and the MCP at {where} is queue {w.McpId} (its txlog was replaced); the slave needs a full dump";
-                await WaitForDumpAsync(link, reason, ct).ConfigureAwait(false);
-                return;
+                // Record numbers of another queue mean nothing here: subscribing by them would apply the wrong
+                // records. The slave asks for a full dump and takes this queue's numbering from its DUMP_START on.
+                string reason = $"this slave applied records up to {p.AppliedRecno} from MCP queue {p.McpId}, and the MCP at {where} is queue {w.McpId} (its txlog was replaced); the slave needs a full dump";
+                _log.Write(PgLogLevel.Warning, $"waiting for a full dump: {reason}");
+                _status.Update(st =>
+                {
+                    st.State = "waiting for a full dump";
+                    st.WaitingForDump = true;
+                    st.DumpReason = reason;
+                });
+                applier.FollowNewQueue(w.McpId);
             }
-            if (p.McpId != w.McpId)
+            else if (p.McpId != w.McpId)
             {
                 if (p.AppliedRecno > 0)
                     _log.Write(PgLogLevel.Warning, $"this slave applied records up to {p.AppliedRecno} without a record of its MCP queue; taking the MCP at {where} (queue {w.McpId}) as the one they came from");
@@ -78,10 +86,10 @@ public sealed partial class SlaveAgent
                     $"the MCP has this slave's acknowledgement of record {w.SlaveAck}, but its database has applied only up to {p.AppliedRecno} (restored from a backup?); applying again from record {p.AppliedRecno + 1}");
             }
 
-            await link.SubscribeAsync(p.AppliedRecno + 1, batchIdle is not null, ct).ConfigureAwait(false);
-            _waitingForDump = false;
+            await link.SubscribeAsync(newQueue ? Math.Max(1, w.FirstRecno) : p.AppliedRecno + 1, batchIdle is not null, ct, needsDump: newQueue).ConfigureAwait(false);
+            _waitingForDump = newQueue;
             _batchFloor = w.LastRecno;
-            Volatile.Write(ref _lastAcked, p.AppliedRecno);
+            Volatile.Write(ref _lastAcked, newQueue ? 0 : p.AppliedRecno);
             if (_halted && _haltError is not null)
             {
                 // A new session starts as SYNC at the MCP: say again that this slave is halted (until it resumes).
@@ -349,24 +357,6 @@ public sealed partial class SlaveAgent
         else
         {
             _log.Write(PgLogLevel.Log, $"the MCP says this slave is {state.State}: {state.Reason}");
-        }
-    }
-
-    private async Task WaitForDumpAsync(SlaveLink link, string reason, CancellationToken ct)
-    {
-        _log.Write(PgLogLevel.Warning, $"waiting for a full dump: {reason}");
-        _status.Update(st =>
-        {
-            st.State = "waiting for a full dump";
-            st.WaitingForDump = true;
-            st.DumpReason = reason;
-        });
-        // Stay connected (ReceiveAsync answers the MCP's ECHOs); the dump itself is a later issue.
-        while (true)
-        {
-            SlaveMessage m = await link.ReceiveAsync(ct).ConfigureAwait(false);
-            if (m.State is { } s)
-                HandleState(s);
         }
     }
 

@@ -53,6 +53,9 @@ public class FrameTests
         Assert.Equal([1, 2, 3, 4], frames[i++].Payload);
         Assert.Equal(new Durable(3, 0x1_0000_0001, 9, 77), Messages.ReadDurable(P()));
         Assert.Equal(new Subscribe(123, true), Messages.ReadSubscribe(P()));
+        var both = new ArrayBufferWriter<byte>();
+        Messages.Write(both, new Subscribe(9, false, NeedsDump: true));
+        Assert.Equal(new Subscribe(9, false, NeedsDump: true), Messages.ReadSubscribe(new ReadOnlySequence<byte>(both.WrittenMemory[5..])));
         Assert.Equal(456, Messages.ReadAck(P()));
         Assert.Equal(99ul, Messages.ReadEcho(P()));
         Assert.Equal(100ul, Messages.ReadEcho(P()));

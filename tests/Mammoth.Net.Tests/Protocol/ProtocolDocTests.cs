@@ -84,10 +84,10 @@ public partial class ProtocolDocTests
             ["seq"] = Be(9, 4),
             ["recno"] = Be(77, 8),
         });
-        CheckLayout("### 5.2 SUBSCRIBE", Payload(w => Messages.Write(w, new Subscribe(123, true))), new()
+        CheckLayout("### 5.2 SUBSCRIBE", Payload(w => Messages.Write(w, new Subscribe(123, true, NeedsDump: true))), new()
         {
             ["next_recno"] = Be(123, 8),
-            ["flags"] = [1],
+            ["flags"] = [3],
         });
         CheckLayout("### 5.3 ACK", Payload(w => Messages.WriteAck(w, 456)), new() { ["recno"] = Be(456, 8) });
         CheckLayout("### 5.4 ECHO", Payload(w => Messages.WriteEcho(w, FrameType.EchoReply, 0x1122334455667788)), new() { ["token"] = Be(0x1122334455667788, 8) });
