@@ -179,11 +179,17 @@ public sealed class AgentTests(PgServerFixture fx) : IClassFixture<PgServerFixtu
         Assert.Contains("lost the slave database", agent.Log.Text);
     }
 
+    /// <summary>
+    /// Its applied recno belongs to another queue (the MCP's txlog was replaced): it asks for a full dump, waits,
+    /// and takes the new queue's numbering from the DUMP_START naming it — a recno far below its old one.
+    /// </summary>
     [Fact]
-    public async Task Waits_for_a_dump_when_its_records_came_from_another_queue()
+    public async Task Waits_for_a_dump_when_its_records_came_from_another_queue_then_follows_the_new_queue()
     {
         Pair p = await Pair.CreateAsync(fx, "otherq", Items);
-        await p.SlaveExecAsync($"UPDATE mammoth.slave_progress SET applied_recno = 5, mcp_id = '{Guid.NewGuid()}'");
+        await p.MasterAsync("INSERT INTO items SELECT g, 'name ' || g, g FROM generate_series(1, 500) g");
+        await p.SlaveExecAsync("INSERT INTO items VALUES (9999, 'from the old queue', 1)");
+        await p.SlaveExecAsync($"UPDATE mammoth.slave_progress SET applied_recno = 1000, mcp_id = '{Guid.NewGuid()}'");
         await using TestMcp mcp = await TestMcp.StartAsync();
         RelationInfo items = await p.RelationAsync("items");
         using var f = new RecordFactory();
@@ -196,9 +202,17 @@ public sealed class AgentTests(PgServerFixture fx) : IClassFixture<PgServerFixtu
         Assert.Contains("(its txlog was replaced); the slave needs a full dump", st.DumpReason);
         Assert.True(st.Connected);
         await Task.Delay(500);
-        Assert.Equal(5, await p.AppliedRecnoAsync());
+        Assert.Equal(1000, await p.AppliedRecnoAsync());
         var (_, stdout, _) = await Tool.RunAsync("slave_stat", mcp.DataPath());
-        Assert.Contains("waiting for a full dump: this slave applied records up to 5 from MCP queue", stdout);
+        Assert.Contains("waiting for a full dump: this slave applied records up to 1000 from MCP queue", stdout);
+
+        // The master's full dump for it, at records 8..12 of the new queue.
+        long last = await mcp.SendAsync([f.DumpStart(77, SlaveSet.Of(0), 1), f.Relation(items), .. f.TableDump(items, await p.RowsAsync("SELECT * FROM items")), f.DumpEnd(77, SlaveSet.Of(0), 1)]);
+        Assert.True(last < 20);
+        await Wait.UntilAsync(async () => await p.AppliedRecnoAsync() == last, "the full dump applied", diagnostics: () => agent.Log.Text);
+        await p.AssertEqualAsync("items", "id");
+        Assert.Equal(mcp.Server.McpId, await Pair.ScalarAsync<Guid>(p.Slave, "SELECT mcp_id FROM mammoth.slave_progress"));
+        Assert.Contains("this slave follows that queue's records from here", agent.Log.Text);
     }
     [Fact]
     public async Task Stays_connected_and_waits_when_the_MCP_says_DUMP()

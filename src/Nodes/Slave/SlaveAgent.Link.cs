@@ -17,6 +17,8 @@ public sealed partial class SlaveAgent
     private long _lastAcked;
     private volatile bool _streaming;
     private bool _waitingForDump;
+    // Why this slave itself asked for a full dump (its rows came from another queue): more telling than the MCP's STATE reason.
+    private string? _ownDumpReason;
     private long _batchFloor;
 
     /// <param name="batchIdle">
@@ -73,6 +75,7 @@ public sealed partial class SlaveAgent
                     st.DumpReason = reason;
                 });
                 applier.FollowNewQueue(w.McpId);
+                _ownDumpReason = reason;
             }
             else if (p.McpId != w.McpId)
             {
@@ -96,7 +99,10 @@ public sealed partial class SlaveAgent
                 await link.SendStatusAsync(p.AppliedRecno, halted: true, WireText(_haltError), ct).ConfigureAwait(false);
             }
             _streaming = false;
-            _status.Update(st => st.State = _halted ? "halted" : "streaming");
+            if (!newQueue)
+                _ownDumpReason = null;
+            if (!newQueue)
+                _status.Update(st => st.State = _halted ? "halted" : "streaming");
 
             using var linkCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var channel = Channel.CreateBounded<Inbound>(new BoundedChannelOptions(_options.ReadAheadFrames)
@@ -351,7 +357,7 @@ public sealed partial class SlaveAgent
             {
                 st.State = "waiting for a full dump";
                 st.WaitingForDump = true;
-                st.DumpReason = state.Reason;
+                st.DumpReason = _ownDumpReason ?? state.Reason;
             });
         }
         else
