@@ -96,6 +96,38 @@ public class DumpTests
         Assert.Equal(SlaveSyncState.SYNC, Slave(mcp, 0).State);
     }
 
+    /// <summary>
+    /// A slave whose rows came from another queue subscribes asking for a full dump: whatever its next_recno (here
+    /// a record this queue has), it gets nothing but its dump, from the DUMP_START on.
+    /// </summary>
+    [Fact]
+    public async Task A_slave_asking_for_a_full_dump_gets_only_its_dump_whatever_its_recno()
+    {
+        await using McpHarness mcp = await McpHarness.StartAsync();
+        await using MasterLink master = await mcp.MasterAsync();
+        await SendAsync(master, Transactions(1, 20));
+        await HubTests.WaitUntil(() => mcp.Server.TxLog.LastRecno == 20);
+
+        await using RecordingSlave s1 = await RecordingSlave.StartAsync(mcp, 1, next: 5, needsDump: true);
+        DumpRequest request = await master.DumpRequests.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(1, request.SlaveNo);
+        Assert.Contains("another MCP queue", request.Reason);
+        await HubTests.WaitUntil(() => s1.LastState?.State == SlaveSyncState.DUMP);
+        Assert.Contains("your records came from another MCP queue", s1.LastState!.Reason);
+        Assert.Equal(SlaveSyncState.DUMP, Slave(mcp, 1).State);
+
+        await SendAsync(master, TestRecords.Dump(9, SlaveSet.Of(1), afterN: 20, tables: 1));
+        await SendAsync(master, Transactions(21, 22));
+        long end = 21 + 4; // DUMP_START, BEGIN, CHUNK, END, DUMP_END
+        await s1.WaitForAsync(end + 2);
+        var got = s1.Snapshot();
+        Assert.Equal(21, got[0].Recno);
+        Assert.Equal(RecordKind.DumpStart, got[0].Kind);
+        Assert.Equal(Enumerable.Range(21, 7).Select(i => (long)i), got.Select(g => g.Recno));
+        await s1.AckNowAsync();
+        await HubTests.WaitUntil(() => Slave(mcp, 1) is { State: SlaveSyncState.SYNC, DumpReason: null });
+    }
+
     [Fact]
     public async Task MCP_REFRESH_puts_streaming_slaves_in_DUMP_they_keep_streaming_into_the_dump_and_are_SYNC_after_it()
     {

@@ -226,10 +226,10 @@ internal sealed class RecordingSlave : IAsyncDisposable
         _loop = Task.Run(LoopAsync);
     }
 
-    public static async Task<RecordingSlave> StartAsync(McpHarness mcp, short no, long next = 1)
+    public static async Task<RecordingSlave> StartAsync(McpHarness mcp, short no, long next = 1, bool needsDump = false)
     {
         SlaveLink link = await mcp.SlaveAsync(no);
-        await link.SubscribeAsync(next);
+        await link.SubscribeAsync(next, needsDump: needsDump);
         return new RecordingSlave(link, no, next);
     }
 
