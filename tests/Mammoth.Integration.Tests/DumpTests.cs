@@ -19,10 +19,10 @@ public class DumpTests(ReplicationSetup r)
         await r.ExecAllAsync("CREATE TABLE it_million (id int8 PRIMARY KEY, v text NOT NULL, n int NOT NULL DEFAULT 0)");
         await r.ExecAsync(r.Master, "INSERT INTO it_million SELECT g, left(md5(g::text) || md5((g + 1)::text), 50) FROM generate_series(1, 1000000) g");
         using var stop = new CancellationTokenSource();
-        Task<long> writes = WriteAsync("it_million", 1_000_000, stop.Token);
+        Task<long> writes = r.WriteAsync("it_million", 1_000_000, stop.Token);
         await Task.Delay(500);
         await r.EnableAsync("public.it_million");
-        await WaitNoTableDumpsAsync(TimeSpan.FromMinutes(3));
+        await r.WaitNoTableDumpsAsync(TimeSpan.FromMinutes(3));
         await Task.Delay(1000);
         await stop.CancelAsync();
         long statements = await writes;
@@ -43,7 +43,7 @@ public class DumpTests(ReplicationSetup r)
 
         await r.ExecAsync(r.Master, "SELECT mammoth.mcp_refresh()");
         using var stop = new CancellationTokenSource();
-        Task<long> writes = WriteAsync("it_refresh", 5000, stop.Token);
+        Task<long> writes = r.WriteAsync("it_refresh", 5000, stop.Token);
         bool sawDump = false;
         DateTime until = DateTime.UtcNow.AddMinutes(3);
         while (true)
@@ -66,15 +66,15 @@ public class DumpTests(ReplicationSetup r)
         await r.ExecAllAsync("CREATE TABLE it_dumpkill (id int8 PRIMARY KEY, v text NOT NULL)");
         await r.ExecAsync(r.Master, "INSERT INTO it_dumpkill SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 300000) g");
         using var stop = new CancellationTokenSource();
-        Task<long> writes = WriteAsync("it_dumpkill", 300_000, stop.Token);
+        Task<long> writes = r.WriteAsync("it_dumpkill", 300_000, stop.Token);
         await r.EnableAsync("public.it_dumpkill");
-        await WaitForLogAsync("master", "dumping public.it_dumpkill", TimeSpan.FromMinutes(1));
+        await r.WaitForLogAsync("master", "dumping public.it_dumpkill", TimeSpan.FromMinutes(1));
         r.KillAgent("master");      // mid-dump (or just after): the request stays in mammoth.table_dumps
         r.KillAgent("slave0");      // mid-load: its local transaction rolls back
         await Task.Delay(500);
         r.StartAgent("master");
         r.StartAgent("slave0");
-        await WaitNoTableDumpsAsync(TimeSpan.FromMinutes(3));
+        await r.WaitNoTableDumpsAsync(TimeSpan.FromMinutes(3));
         await Task.Delay(500);
         await stop.CancelAsync();
         await writes;
@@ -113,48 +113,5 @@ public class DumpTests(ReplicationSetup r)
         await r.ExecAsync(r.Master, "INSERT INTO it_addcol VALUES (502, 'after', 9, 'n'); UPDATE it_addcol SET note = 'u' WHERE id <= 10");
         await r.AssertReplicatedAsync("it_addcol", "id");
         Assert.Equal(0L, await r.ScalarAsync<long>(r.Master, "SELECT count(*) FROM mammoth.table_dumps"));
-    }
-
-    /// <summary>Random upserts, updates and deletes on a table with (id int8, v text) until cancelled; returns how many ran.</summary>
-    private async Task<long> WriteAsync(string table, int maxId, CancellationToken ct)
-    {
-        await using var conn = new NpgsqlConnection(r.Conn(r.Master));
-        await conn.OpenAsync(CancellationToken.None);
-        var rnd = new Random(table.GetHashCode(StringComparison.Ordinal));
-        long n = 0;
-        while (!ct.IsCancellationRequested)
-        {
-            long id = rnd.Next(1, maxId + 1000);
-            string sql = rnd.Next(3) switch
-            {
-                0 => $"INSERT INTO {table} (id, v) VALUES ({id}, 'w{n}') ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v",
-                1 => $"DELETE FROM {table} WHERE id = {id}",
-                _ => $"UPDATE {table} SET v = v || '+' WHERE id BETWEEN {id} AND {id + 5}",
-            };
-            await using var cmd = new NpgsqlCommand(sql, conn);
-            await cmd.ExecuteNonQueryAsync(CancellationToken.None);
-            n++;
-        }
-        return n;
-    }
-
-    private async Task WaitNoTableDumpsAsync(TimeSpan timeout)
-    {
-        DateTime until = DateTime.UtcNow + timeout;
-        while (await r.ScalarAsync<long>(r.Master, "SELECT count(*) FROM mammoth.table_dumps") > 0)
-        {
-            Assert.True(DateTime.UtcNow < until, $"the master agent did not finish its table dumps in {timeout.TotalSeconds:0} s\n{r.Diagnostics()}");
-            await Task.Delay(100);
-        }
-    }
-
-    private async Task WaitForLogAsync(string agent, string text, TimeSpan timeout)
-    {
-        DateTime until = DateTime.UtcNow + timeout;
-        while (!r.AgentLog(agent).Contains(text, StringComparison.Ordinal))
-        {
-            Assert.True(DateTime.UtcNow < until, $"{agent} never logged \"{text}\"\n{r.Diagnostics()}");
-            await Task.Delay(20);
-        }
     }
 }

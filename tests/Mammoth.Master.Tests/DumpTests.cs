@@ -171,6 +171,52 @@ public sealed class DumpTests(PgServerFixture pg, ITestOutputHelper output)
             "the request for kept to be done", bed);
     }
 
+    /// <summary>
+    /// The MCP link lost while a dump is being shipped (an MCP crash, a network failure) ends the session like any
+    /// other failure: the agent reconnects and takes the dump again (its request is still in mammoth.table_dumps).
+    /// The dump's snapshot connection is closed only once the capture loop has stopped copying from it: closing
+    /// it under the COPY hung the session for good (no reconnect, no dump; seen when the integration test
+    /// SIGKILLed the MCP mid-dump). The agent is a process, so that a hung one is killed at the end.
+    /// </summary>
+    [Fact]
+    public async Task Losing_the_MCP_link_while_a_dump_is_shipped_ends_the_session_and_the_dump_is_taken_again()
+    {
+        await using MasterTestBed bed = await MasterTestBed.StartAsync(pg,
+            "CREATE TABLE big (id int8 PRIMARY KEY, v text NOT NULL); INSERT INTO big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 200000) g;",
+            [], startAgent: false);
+        RawSlave slave = await bed.SlaveAsync(0);
+        var proxy = new HoldingProxy(bed.Mcp.Port);
+        int port = proxy.Port;
+        bed.AgentMcpPort = port;
+        string conf = Path.Combine(bed.Directory, "node.conf");
+        await File.WriteAllTextAsync(conf, bed.NodeConf());
+        using var agent = new AgentProcess(conf, bed.AgentLogPath);
+        agent.Start();
+        await SettingsTests.WaitUntilAsync(() => Task.FromResult(bed.AgentLog().Contains("connected to the MCP", StringComparison.Ordinal)),
+            "the agent to connect", bed, TimeSpan.FromSeconds(60));
+
+        // Nothing more reaches the MCP: the agent ships until the socket buffers are full and waits there, mid-dump.
+        proxy.Hold();
+        await bed.ExecAsync("SELECT mammoth.enable_replication('big', NULL)");
+        await SettingsTests.WaitUntilAsync(() => Task.FromResult(bed.AgentLog().Contains("dumping public.big", StringComparison.Ordinal)),
+            "the dump to start", bed, TimeSpan.FromSeconds(60));
+        await Task.Delay(1000);
+        Assert.DoesNotContain("dumped public.big", bed.AgentLog(), StringComparison.Ordinal);
+
+        await proxy.DisposeAsync(); // the link breaks under the dump
+        await SettingsTests.WaitUntilAsync(() => Task.FromResult(bed.AgentLog().Contains("master capture stopped", StringComparison.Ordinal)),
+            "the session to end after the MCP link broke mid-dump", bed, TimeSpan.FromSeconds(30));
+
+        // The MCP is reachable again on the port the agent knows: the dump is taken again, all of it.
+        await using var again = new HoldingProxy(bed.Mcp.Port, port);
+        uint big = await bed.OidAsync("big");
+        List<Rec> all = await slave.WaitAsync(rs => rs.Any(r => r.Kind == RecordKind.TableDumpEnd && r.Sections.Any(s => s.TableId == big)),
+            "the dump of big taken again", TimeSpan.FromSeconds(90), bed.Context);
+        Assert.Equal(200000, all.Last(r => r.Kind == RecordKind.TableDumpEnd).Sections.Single(s => s.TableId == big).TotalRows);
+        await SettingsTests.WaitUntilAsync(async () => await bed.ScalarAsync<long>("SELECT count(*) FROM mammoth.table_dumps") == 0,
+            "the dump request to be done", bed, TimeSpan.FromSeconds(30));
+    }
+
     private static long Key(byte[] tuple) => BinaryPrimitives.ReadInt64BigEndian(Fields(tuple)[0]);
 
     private static byte[] Tuple(List<byte[]?> fields)

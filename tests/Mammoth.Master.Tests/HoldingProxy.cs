@@ -9,16 +9,19 @@ namespace Mammoth.Master.Tests;
 /// </summary>
 public sealed class HoldingProxy : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly int _upstreamPort;
     private readonly CancellationTokenSource _cts = new();
     private readonly List<Task> _pumps = [];
     private readonly Task _accept;
     private volatile TaskCompletionSource _open = Opened();
 
-    public HoldingProxy(int upstreamPort)
+    /// <param name="listenPort">The proxy's own port (0: any free one); a fixed one replaces a proxy the agent knew.</param>
+    public HoldingProxy(int upstreamPort, int listenPort = 0)
     {
         _upstreamPort = upstreamPort;
+        _listener = new TcpListener(IPAddress.Loopback, listenPort);
+        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Start();
         _accept = Task.Run(AcceptLoopAsync);
     }

@@ -33,7 +33,8 @@ internal sealed class DumpCoordinator(
 {
     private const int ChunkPayload = 1024 * 1024;
 
-    private enum Phase { Idle, Preparing, Ready }
+    /// <remarks>Shipping: the capture loop is copying the dump from the snapshot connection, which it then owns.</remarks>
+    private enum Phase { Idle, Preparing, Ready, Shipping }
 
     private sealed class Job
     {
@@ -78,19 +79,22 @@ internal sealed class DumpCoordinator(
             await job.Ready.Task.WaitAsync(ct).ConfigureAwait(false);
         if (Volatile.Read(ref _phase) != (int)Phase.Ready || commitLsn < job.SnapshotLsn)
             return;
+        // Ready → Shipping, unless the job ended meanwhile (its session is ending): it closes the snapshot then.
+        if (Interlocked.CompareExchange(ref _phase, (int)Phase.Shipping, (int)Phase.Ready) != (int)Phase.Ready)
+            return;
+        (ulong Lsn, uint Seq)? last;
         try
         {
-            job.Shipped.TrySetResult(await ShipAsync(job, pipeline, settings, ct).ConfigureAwait(false));
+            last = await ShipAsync(job, pipeline, settings, ct).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
+            Volatile.Write(ref _phase, (int)Phase.Idle); // done with the snapshot connection
             job.Shipped.TrySetException(ex);
             throw;
         }
-        finally
-        {
-            Volatile.Write(ref _phase, (int)Phase.Idle);
-        }
+        Volatile.Write(ref _phase, (int)Phase.Idle);
+        job.Shipped.TrySetResult(last);
     }
 
     private async Task<(ulong Lsn, uint Seq)?> ShipAsync(Job job, RecordPipeline pipeline, SettingsMap settings, CancellationToken ct)
@@ -402,7 +406,12 @@ internal sealed class DumpCoordinator(
         }
         finally
         {
-            Volatile.Write(ref _phase, (int)Phase.Idle);
+            // Ended early (the session is ending: the MCP link or PostgreSQL failed) while the capture loop ships
+            // the dump from the snapshot connection: close it only once the capture loop has stopped using it,
+            // which the session's cancellation makes it do soon. Closing an Npgsql connection under a COPY that
+            // another task reads hangs both, and with them the session, which then never reconnects.
+            if (Interlocked.Exchange(ref _phase, (int)Phase.Idle) == (int)Phase.Shipping)
+                await ((Task)job.Shipped.Task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             job.Ready.TrySetResult();
             Volatile.Write(ref _job, null);
             await CloseReadersAsync(job).ConfigureAwait(false);
