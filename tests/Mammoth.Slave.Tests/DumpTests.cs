@@ -245,6 +245,32 @@ public sealed class DumpTests(PgServerFixture fx) : IClassFixture<PgServerFixtur
         await p.AssertEqualAsync("items", "id");
     }
 
+    /// <summary>
+    /// A restarted master sends a RELATION before the DATA that cuts the dump short: the transaction must not
+    /// commit at that RELATION (even with every bound reached), or the partial load and its dropped indexes would
+    /// stay. Seen in the integration test that SIGKILLs the MCP mid-dump.
+    /// </summary>
+    [Fact]
+    public async Task A_dump_cut_short_after_a_RELATION_is_taken_back_with_its_indexes()
+    {
+        Pair p = await Pair.CreateAsync(fx, "dcutrel", Items);
+        await p.MasterAsync(MasterItems);
+        await p.SlaveExecAsync("INSERT INTO items SELECT g, 'old', -g, 'stale' FROM generate_series(1, 20) g");
+        RelationInfo items = await p.RelationAsync("items");
+        using var f = new RecordFactory();
+        await using RecordApplier a = await p.ApplierAsync(new ApplyOptions { MaxTransactionRecords = 1, MaxTransactionBytes = 1, DumpIndexRebuildBytes = 0 });
+        await ApplyAsync(a, f.Relation(items), f.DumpBegin(items), f.DumpChunk(items, await p.RowsAsync("SELECT * FROM items WHERE id <= 100")),
+            f.DumpChunk(items, await p.RowsAsync("SELECT * FROM items WHERE id > 100 AND id <= 200")), f.Relation(items),
+            f.Data(b => b.Add(items, ChangeOp.Insert, Sections.Rows(Sections.Tuple(777, "new", 7, null)))));
+        Assert.Equal(21L, await PgTables.CountAsync(p.Slave, "items"));
+        Assert.Equal(1L, await Pair.ScalarAsync<long>(p.Slave, "SELECT count(*) FROM pg_index WHERE indrelid = 'items'::regclass AND indisprimary"));
+        Assert.Equal(6, await p.AppliedRecnoAsync());
+
+        await ApplyAsync(a, [.. f.TableDump(items, await p.RowsAsync("SELECT * FROM items"))]);
+        await p.AssertEqualAsync("items", "id");
+        Assert.Equal(1L, await Pair.ScalarAsync<long>(p.Slave, "SELECT count(*) FROM pg_index WHERE indrelid = 'items'::regclass AND indisprimary"));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

@@ -352,7 +352,10 @@ internal sealed partial class RecordApplier : IAsyncDisposable
                 await ApplyRecordAsync(h, payload, ct).ConfigureAwait(false);
                 _txApplied = h.Recno;
                 _txLast = h;
-                _txContinued = (h.Flags & RecordFlags.Continued) != 0;
+                // A table dump's transaction stays open until its END, also across a record of another kind in its
+                // middle (the RELATION a restarted master sends before the DATA that cuts the dump short): committing
+                // there would keep a partial load (and its dropped indexes) and lose the savepoint it goes back to.
+                _txContinued = (h.Flags & RecordFlags.Continued) != 0 || _tableDump is not null;
                 _txRecords++;
                 _txBytes += RecordHeader.Size + h.PayloadLength;
 
