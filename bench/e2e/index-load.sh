@@ -11,9 +11,7 @@ cd "$(dirname "$0")/../.."
 rows=${1:-1000000}
 runs=${2:-3}
 w_prefix=mammoth-index-bench
-source tests/smoke/lib.sh
-tune=("shared_buffers = 512MB" "max_wal_size = 8GB" "checkpoint_timeout = 30min" "synchronous_commit = off" "maintenance_work_mem = 256MB")
-now() { date +%s.%N; }
+source bench/e2e/lib.sh
 secs() { echo "$2 - $1" | bc -l; }
 new_cluster master "${tune[@]}"
 new_cluster slave0 "${tune[@]}"

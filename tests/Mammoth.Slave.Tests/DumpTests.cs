@@ -15,6 +15,15 @@ public sealed class DumpTests(PgServerFixture fx) : IClassFixture<PgServerFixtur
     private const string Items = "CREATE TABLE items (id int PRIMARY KEY, name text, qty int NOT NULL, note text)";
     private const string MasterItems = "INSERT INTO items SELECT g, 'name ' || g, g * 10, CASE WHEN g % 3 = 0 THEN NULL ELSE repeat('n', g % 50) END FROM generate_series(1, 300) g";
 
+    /// <summary>The items table: 300 rows on the master, <paramref name="slaveSql"/> run on the slave first.</summary>
+    private async Task<(Pair P, RelationInfo Items)> ItemsPairAsync(string name, string slaveSql)
+    {
+        Pair p = await Pair.CreateAsync(fx, name, Items);
+        await p.MasterAsync(MasterItems);
+        await p.SlaveExecAsync(slaveSql);
+        return (p, await p.RelationAsync("items"));
+    }
+
     private static async Task ApplyAsync(RecordApplier a, params byte[][] records) =>
         await a.ApplyAsync(RecordFactory.Concat(records), commitAtEnd: true, CancellationToken.None);
 
@@ -226,10 +235,7 @@ public sealed class DumpTests(PgServerFixture fx) : IClassFixture<PgServerFixtur
     [Fact]
     public async Task A_dump_cut_short_is_taken_back_and_the_table_keeps_its_rows()
     {
-        Pair p = await Pair.CreateAsync(fx, "dcut", Items);
-        await p.MasterAsync(MasterItems);
-        await p.SlaveExecAsync("INSERT INTO items SELECT g, 'old', -g, 'stale' FROM generate_series(1, 20) g");
-        RelationInfo items = await p.RelationAsync("items");
+        (Pair p, RelationInfo items) = await ItemsPairAsync("dcut", "INSERT INTO items SELECT g, 'old', -g, 'stale' FROM generate_series(1, 20) g");
         using var f = new RecordFactory();
         await using RecordApplier a = await p.ApplierAsync();
         // BEGIN and a chunk, then the master restarted: a data record follows instead of the END.
@@ -253,10 +259,7 @@ public sealed class DumpTests(PgServerFixture fx) : IClassFixture<PgServerFixtur
     [Fact]
     public async Task A_dump_cut_short_after_a_RELATION_is_taken_back_with_its_indexes()
     {
-        Pair p = await Pair.CreateAsync(fx, "dcutrel", Items);
-        await p.MasterAsync(MasterItems);
-        await p.SlaveExecAsync("INSERT INTO items SELECT g, 'old', -g, 'stale' FROM generate_series(1, 20) g");
-        RelationInfo items = await p.RelationAsync("items");
+        (Pair p, RelationInfo items) = await ItemsPairAsync("dcutrel", "INSERT INTO items SELECT g, 'old', -g, 'stale' FROM generate_series(1, 20) g");
         using var f = new RecordFactory();
         await using RecordApplier a = await p.ApplierAsync(new ApplyOptions { MaxTransactionRecords = 1, MaxTransactionBytes = 1, DumpIndexRebuildBytes = 0 });
         await ApplyAsync(a, f.Relation(items), f.DumpBegin(items), f.DumpChunk(items, await p.RowsAsync("SELECT * FROM items WHERE id <= 100")),
@@ -292,10 +295,7 @@ public sealed class DumpTests(PgServerFixture fx) : IClassFixture<PgServerFixtur
     [Fact]
     public async Task A_row_count_mismatch_at_the_end_halts_naming_the_table()
     {
-        Pair p = await Pair.CreateAsync(fx, "dcount", Items);
-        await p.MasterAsync(MasterItems);
-        await p.SlaveExecAsync("INSERT INTO items VALUES (1, 'stale', 1, NULL)");
-        RelationInfo items = await p.RelationAsync("items");
+        (Pair p, RelationInfo items) = await ItemsPairAsync("dcount", "INSERT INTO items VALUES (1, 'stale', 1, NULL)");
         using var f = new RecordFactory();
         await using RecordApplier a = await p.ApplierAsync();
         await ApplyAsync(a, f.Relation(items));
@@ -312,10 +312,7 @@ public sealed class DumpTests(PgServerFixture fx) : IClassFixture<PgServerFixtur
     [Fact]
     public async Task A_column_the_slave_lacks_halts_before_the_table_is_emptied()
     {
-        Pair p = await Pair.CreateAsync(fx, "dcol", Items);
-        await p.MasterAsync(MasterItems);
-        await p.SlaveExecAsync("INSERT INTO items VALUES (1, 'stale', 1, NULL); ALTER TABLE items DROP COLUMN note");
-        RelationInfo items = await p.RelationAsync("items");
+        (Pair p, RelationInfo items) = await ItemsPairAsync("dcol", "INSERT INTO items VALUES (1, 'stale', 1, NULL); ALTER TABLE items DROP COLUMN note");
         using var f = new RecordFactory();
         await using RecordApplier a = await p.ApplierAsync();
         var ex = await Assert.ThrowsAsync<ApplyException>(() => ApplyAsync(a, [f.Relation(items), .. f.TableDump(items, p.RowsAsync("SELECT * FROM items").Result)]));
@@ -331,10 +328,7 @@ public sealed class DumpTests(PgServerFixture fx) : IClassFixture<PgServerFixtur
     [Fact]
     public async Task A_row_the_slave_refuses_halts_naming_the_table_and_the_dump_applies_once_fixed()
     {
-        Pair p = await Pair.CreateAsync(fx, "drefuse", Items);
-        await p.MasterAsync(MasterItems);
-        await p.SlaveExecAsync("INSERT INTO items VALUES (1, 'stale', 1, NULL); ALTER TABLE items ADD CONSTRAINT small CHECK (qty <> 50)");
-        RelationInfo items = await p.RelationAsync("items");
+        (Pair p, RelationInfo items) = await ItemsPairAsync("drefuse", "INSERT INTO items VALUES (1, 'stale', 1, NULL); ALTER TABLE items ADD CONSTRAINT small CHECK (qty <> 50)");
         using var f = new RecordFactory();
         await using RecordApplier a = await p.ApplierAsync();
         await ApplyAsync(a, f.Relation(items));
