@@ -241,6 +241,12 @@ internal sealed partial class RecordApplier : IAsyncDisposable
         _newQueueInTx = false;
     }
 
+    /// <summary>
+    /// The slave waits for, or is loading, the full dump that switches it to another queue: until that commits,
+    /// <see cref="Committed"/> counts the old queue's records, which must not be acknowledged to the new one.
+    /// </summary>
+    public bool SwitchingQueue => _newQueue is not null;
+
     /// <summary>Stores the identity of the MCP queue this slave follows.</summary>
     public async Task StoreMcpIdAsync(Guid mcpId, CancellationToken ct)
     {

@@ -280,7 +280,8 @@ public sealed partial class SlaveAgent
         }
 
         ApplyProgress p = applier.Committed;
-        if (p.AppliedRecno > Volatile.Read(ref _lastAcked))
+        // While a full dump switches this slave to a new queue, the committed recno is still the old queue's.
+        if (!applier.SwitchingQueue && p.AppliedRecno > Volatile.Read(ref _lastAcked))
         {
             await link.AckAsync(p.AppliedRecno, ct).ConfigureAwait(false); // only after the COMMIT
             Volatile.Write(ref _lastAcked, p.AppliedRecno);
