@@ -100,9 +100,10 @@ public sealed partial class SlaveAgent
             }
             _streaming = false;
             if (!newQueue)
+            {
                 _ownDumpReason = null;
-            if (!newQueue)
                 _status.Update(st => st.State = _halted ? "halted" : "streaming");
+            }
 
             using var linkCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var channel = Channel.CreateBounded<Inbound>(new BoundedChannelOptions(_options.ReadAheadFrames)
